@@ -1,0 +1,122 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite (default) or on the
+PostgreSQL server named by $WO_TUI_TEST_DATABASE_URL (what `.ci/run` starts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from wo_tui.core import schema
+from wo_tui.core.clock import fixed_clock
+from wo_tui.core.context import Context
+from wo_tui.core.db import Database, connect, sqlite_url_for
+
+PG_URL = os.environ.get("WO_TUI_TEST_DATABASE_URL", "")
+NOW = datetime(2026, 11, 26, 9, 30, 0)
+"""The fixed clock of the tests: Thursday 26 November 2026, 09:30 UTC."""
+
+
+def pytest_report_header() -> str:
+    """Say which database the suite runs on."""
+    return (
+        f"database: {'PostgreSQL ' + make_url(PG_URL).render_as_string() if PG_URL else 'SQLite'}"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _utc_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local time is UTC in tests, so 'today' follows the fixed clock exactly."""
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+
+    time.tzset()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = connect(str(path))
+    schema.upgrade(db)
+    db.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+def new_postgres_database() -> str:
+    """Create an empty PostgreSQL database on the test server; returns its URL."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"wo_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by `new_postgres_database`."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str]:
+    url = new_postgres_database()
+    db = connect(url)
+    schema.upgrade(db)
+    db.dispose()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh database at the newest schema (types seeded, nothing else)."""
+    if PG_URL:
+        template = request.getfixturevalue("_postgres_template")
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = f"wo_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"'))
+        admin.dispose()
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
+        drop_postgres_database(url)
+    else:
+        template = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "wo-tui.db"
+        shutil.copyfile(template, path)
+        yield sqlite_url_for(path)
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no tables), for migration tests."""
+    if PG_URL:
+        url = new_postgres_database()
+        yield url
+        drop_postgres_database(url)
+    else:
+        yield sqlite_url_for(tmp_path / "empty.db")
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A connected, migrated database."""
+    database = connect(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def ctx(db: Database) -> Context:
+    """A service context acting as 'dispatcher-a' at the fixed test time."""
+    return Context(db, "dispatcher-a", clock=fixed_clock(NOW))

@@ -1,0 +1,464 @@
+"""Settings: defaults < TOML file < ``WO_TUI_*`` environment < command-line overrides.
+
+Plain Python (no Textual): the CLI, the app factory and the workers all receive a `Settings`
+built by `load_settings`. Every problem becomes one line of a `ConfigError` naming where the
+bad value came from and its key; no message ever carries an input value (secrets).
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import platformdirs
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from wo_tui.keys import BINDING_IDS
+
+APP_NAME = "wo-tui"
+ENV_PREFIX = "WO_TUI_"
+_SECTION = ConfigDict(extra="forbid", hide_input_in_errors=True)
+_LINE_BREAKS = ("\r", "\n", "\x85", "\u2028", "\u2029")
+ColorMode = Literal["auto", "truecolor", "256", "16", "none"]
+Priority = Literal["High", "Medium", "Low"]
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    hint = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def _check_password_file(path: Path) -> Path:
+    """Refuse a missing password file or one others can read (as libpq does for .pgpass)."""
+    path = path.expanduser()
+    if not path.is_file():
+        raise ValueError(f"password file {path} does not exist or is not a file")
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ValueError(
+            f"password file {path} is accessible by group or others (mode {mode:04o}); "
+            f"run: chmod 600 {path}"
+        )
+    return path
+
+
+class _PasswordSettings(BaseModel):
+    """A password given directly (environment) or as a file only its owner can read."""
+
+    model_config = _SECTION
+    password: SecretStr | None = Field(None, description="Password (prefer the environment).")
+    password_file: Path | None = Field(None, description="File holding the password (mode 600).")
+
+    @field_validator("password_file")
+    @classmethod
+    def _password_file_ok(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and info.data.get("password") is not None:
+            raise ValueError("set either password or password_file, not both")
+        return None if value is None else _check_password_file(value)
+
+    def resolved_password(self) -> SecretStr | None:
+        """The password, read from `password_file` (trailing newline stripped) if given."""
+        if self.password_file is not None:
+            return SecretStr(self.password_file.read_text(encoding="utf-8").rstrip("\r\n"))
+        return self.password
+
+
+class DatabaseSettings(_PasswordSettings):
+    """Where the work orders are stored."""
+
+    url: str | None = Field(None, repr=False, description="SQLAlchemy URL or SQLite file path.")
+    pool_size: int = Field(5, ge=1, description="Connections kept open in the pool.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_parses(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("database URL is empty")
+        if value is not None and "://" in value:
+            from sqlalchemy.engine.url import make_url
+
+            try:
+                make_url(value)
+            except Exception:
+                raise ValueError("not a valid database URL") from None
+        return value
+
+    def resolved_url(self) -> str:
+        """The full URL, password included; creates nothing on disk."""
+        return self._url(reveal=True)
+
+    def display_url(self) -> str:
+        """The URL with its password (and any password query parameter) masked."""
+        return self._url(reveal=False)
+
+    def _url(self, *, reveal: bool) -> str:
+        from sqlalchemy.engine.url import make_url
+
+        if self.url is None:
+            db_file = Path(platformdirs.user_data_dir(APP_NAME)) / "wo-tui.db"
+            return f"sqlite:///{db_file}"
+        if "://" not in self.url:
+            return f"sqlite:///{Path(self.url).expanduser().absolute()}"
+        url = make_url(self.url)
+        has_password = self.password is not None or self.password_file is not None
+        if url.password is None and has_password and url.get_backend_name() != "sqlite":
+            password = self.resolved_password() if reveal else None
+            url = url.set(password=password.get_secret_value() if password else "***")
+        if not reveal:
+            query = {k: ("***" if "password" in k.lower() else v) for k, v in url.query.items()}
+            url = url.set(query=query)
+        return url.render_as_string(hide_password=not reveal)
+
+
+class SmtpSettings(_PasswordSettings):
+    """The mail server that work orders are sent through."""
+
+    host: str = Field("localhost", description="Mail server host name.")
+    port: int | None = Field(None, ge=1, le=65535, description="Unset = 587/465/25 by `tls`.")
+    tls: Literal["starttls", "implicit", "none"] = Field("starttls", description="TLS mode.")
+    verify_certificate: bool = Field(True, description="Verify the server's TLS certificate.")
+    ca_file: Path | None = Field(None, description="Extra CA bundle to trust (PEM).")
+    username: str | None = Field(None, description="Login name; unset = no authentication.")
+    from_address: str = Field("wo-tui@localhost", description="Sender address of every email.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of each socket operation.")
+    send_deadline_seconds: float = Field(120.0, gt=0, description="Deadline for a whole send.")
+    max_attempts: int = Field(8, ge=1, description="Attempts before an email is marked failed.")
+
+    @field_validator("from_address")
+    @classmethod
+    def _address_ok(cls, value: str) -> str:
+        if any(ch in value for ch in _LINE_BREAKS):
+            raise ValueError("address must not contain line breaks")
+        address = parseaddr(value)[1]
+        local, at, domain = address.rpartition("@")
+        if not (at and local and domain and address in value) or " " in address:
+            raise ValueError("not an email address (expected user@host)")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"CA file {value.expanduser()} does not exist")
+        return None if value is None else value.expanduser()
+
+    def effective_port(self) -> int:
+        """The configured port, else the standard one for the TLS mode."""
+        if self.port is not None:
+            return self.port
+        return {"starttls": 587, "implicit": 465, "none": 25}[self.tls]
+
+
+class EventRule(BaseModel):
+    """How one kind of billing event becomes a work order."""
+
+    model_config = _SECTION
+    order_type: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="Work-order type code.")
+    priority: Priority | None = Field(None, description="Priority; unset = the type's default.")
+    due_in_business_days: int | None = Field(None, ge=0, description="Unset = the type's SLA.")
+    default_assignee: str | None = Field(None, description="Assignee name; unset = none.")
+    also_final_read: bool = Field(False, description="Also create a FINAL_READ order.")
+    reason: str | None = Field(None, description="Reason recorded on the order.")
+    link_to_non_payment_disconnection: bool = Field(False, description="Link to the disconnection.")
+    enabled: bool = Field(True, description="Create orders for this event at all.")
+
+
+DEFAULT_RULES: dict[str, dict[str, Any]] = {
+    "move_in": {"order_type": "RECONNECT"},
+    "move_out": {"order_type": "DISCONNECT", "also_final_read": True},
+    "special_read_request": {"order_type": "SPECIAL_READ"},
+    "final_read_request": {"order_type": "FINAL_READ"},
+    "non_payment": {"order_type": "DISCONNECT", "reason": "non-payment", "priority": "High"},
+    "payment_received": {
+        "order_type": "RECONNECT",
+        "link_to_non_payment_disconnection": True,
+        "priority": "High",
+    },
+    "meter_investigation_request": {"order_type": "METER_INVESTIGATION"},
+}
+
+
+class EventsSettings(BaseModel):
+    """The poller that turns billing events into work orders."""
+
+    model_config = _SECTION
+    poll_interval_seconds: float = Field(5.0, gt=0, description="Seconds between polls.")
+    batch_size: int = Field(200, ge=1, description="Events read per poll.")
+    max_attempts: int = Field(5, ge=1, description="Attempts before an event is parked.")
+    rules: dict[str, EventRule] = Field(
+        default_factory=lambda: {k: EventRule(**v) for k, v in DEFAULT_RULES.items()},
+        description="Rule per event type; a rule given here is merged over its default.",
+    )
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _merge_over_defaults(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_RULES.items()}
+        for event, rule in value.items():
+            if isinstance(rule, dict) and event in merged:
+                merged[event] = {**merged[event], **rule}
+            elif isinstance(rule, dict) and "order_type" not in rule:
+                also = _did_you_mean(str(event), DEFAULT_RULES)
+                raise ValueError(f"unknown event {event!r} (a new event needs order_type){also}")
+            else:
+                merged[event] = rule
+        return merged
+
+
+def _known_binding_id(binding_id: str) -> str:
+    if binding_id not in BINDING_IDS:
+        also = _did_you_mean(binding_id, sorted(BINDING_IDS))
+        raise ValueError(f"unknown binding id {binding_id!r}{also}")
+    return binding_id
+
+
+class UiSettings(BaseModel):
+    """The terminal interface."""
+
+    model_config = _SECTION
+    theme: str = Field("textual-dark", description="Textual theme name.")
+    color_mode: ColorMode = Field("auto", description="Colours; auto trusts the terminal.")
+    refresh_interval_seconds: float = Field(5.0, ge=0.5, description="Seconds between refreshes.")
+    keymap: dict[Annotated[str, AfterValidator(_known_binding_id)], str] = Field(
+        default_factory=dict, description="Binding id -> keys (comma separated)."
+    )
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+class OperatorSettings(BaseModel):
+    """Who is using this copy of the program (recorded in the audit trail)."""
+
+    model_config = _SECTION
+    name: str = Field(default_factory=_login_name, description="Name recorded on every change.")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the program can be told; see config.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Storage.")
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="Outgoing email.")
+    events: EventsSettings = Field(default_factory=EventsSettings, description="Event poller.")
+    ui: UiSettings = Field(default_factory=UiSettings, description="Terminal interface.")
+    operator: OperatorSettings = Field(default_factory=OperatorSettings, description="The user.")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """The environment source, reading a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._environ.items()}
+
+
+def locate_config(
+    config_path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> tuple[Path | None, str]:
+    """The config file that would be used, and why."""
+    environ = os.environ if environ is None else environ
+    if config_path is not None:
+        return Path(config_path).expanduser(), "--config"
+    if environ.get("WO_TUI_CONFIG"):
+        return Path(environ["WO_TUI_CONFIG"]).expanduser(), "$WO_TUI_CONFIG"
+    default = Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    if default.is_file():
+        return default, "default location"
+    return None, "none found; defaults apply"
+
+
+def _read_toml(path: Path, why: str) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError([f"{path}: cannot read config file (from {why}): {reason}"]) from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: config file is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        reason, _, where = str(exc).partition(" (at ")
+        if "character" in reason:  # the message quotes the character: keep it out
+            reason = reason[: reason.index("character") + len("character")]
+        where = where.rstrip(")") or "unknown position"
+        raise ConfigError([f"{path}: invalid TOML at {where}: {reason}"]) from None
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    """The settings model found at `loc`, skipping dict keys; None if not a model."""
+    model: type[BaseModel] = Settings
+    parts = list(loc)
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        annotation = field.annotation if field else None
+        if get_origin(annotation) is dict and parts:
+            parts.pop(0)
+            annotation = get_args(annotation)[1]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _toml_key(parts: tuple[str, ...]) -> str:
+    return ".".join(p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in parts)
+
+
+def _problem(error: Any, file_label: str, overrides: dict[str, Any], env: dict[str, str]) -> str:
+    loc = tuple(str(p) for p in error["loc"] if p != "[key]")
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key" + _did_you_mean(loc[-1], (_model_at(loc[:-1]) or Settings).model_fields)
+    if _model_at(loc) is not None:
+        key = f"[{_toml_key(loc)}]"
+    else:
+        key = f"[{_toml_key(loc[:-1])}] {_toml_key(loc[-1:])}" if len(loc) > 1 else _toml_key(loc)
+    node: Any = overrides
+    for part in loc:
+        node = node.get(part) if isinstance(node, dict) else None
+    if node is not None:
+        return f"command-line override {key}: {msg}"
+    for n in range(len(loc), 0, -1):
+        name = env.get((ENV_PREFIX + "__".join(loc[:n])).lower())
+        if name is not None:
+            return f"environment variable {name}: {msg if n == len(loc) else f'{key}: {msg}'}"
+    return f"{file_label}: {key}: {msg}"
+
+
+def load_settings(
+    config_path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Build the settings: `overrides` > environment > TOML file > defaults, deep-merged."""
+    env_map = dict(os.environ if environ is None else environ)
+    overrides = overrides or {}
+    path, why = locate_config(config_path, environ=env_map)
+    file_data = _read_toml(path, why) if path is not None else {}
+
+    class _Loading(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            env = _MappingEnvSource(settings_cls, env_map)
+            return init_settings, env, InitSettingsSource(settings_cls, file_data)
+
+    problems: list[str] = []
+    try:
+        loaded = _Loading(**overrides)
+    except SettingsError as exc:  # e.g. invalid JSON in a WO_TUI_* variable
+        section = m.group(1) if (m := re.search(r'field "(\w+)"', str(exc))) else ""
+        problems.append(f"environment: invalid JSON in a {ENV_PREFIX}{section.upper()}* variable")
+    except ValidationError as exc:
+        env_names = {k.lower(): k for k in env_map if k.upper().startswith(ENV_PREFIX)}
+        label = str(path) if path is not None else "settings"
+        problems = [_problem(e, label, overrides, env_names) for e in exc.errors()]
+    if problems:  # raised outside the except blocks: no chained error carries input values
+        raise ConfigError(problems)
+    return Settings.model_construct(_fields_set=loaded.model_fields_set, **dict(loaded))
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, SecretStr):
+        return "********"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | Path):
+        text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text) + '"'
+    return str(value)
+
+
+def describe(settings: Settings) -> str:
+    """A human summary of every value in effect, secrets masked (for `wo-tui config check`)."""
+    lines: list[str] = []
+
+    def section(title: str, model: BaseModel, extra: dict[str, str]) -> None:
+        lines.append(f"[{title}]")
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, dict) and name in ("rules", "keymap"):
+                continue
+            lines.append(f"{name} = {extra.get(name, _show(value))}")
+        lines.append("")
+
+    db, smtp = settings.database, settings.smtp
+    section("database", db, {"url": _show(db.display_url())})
+    section("smtp", smtp, {"port": f"{smtp.effective_port()}" + ("" if smtp.port else " (auto)")})
+    section("events", settings.events, {})
+    for event, rule in settings.events.rules.items():
+        section(f"events.rules.{_toml_key((event,))}", rule, {})
+    section("ui", settings.ui, {})
+    lines.append("[ui.keymap]")
+    lines += [f"{_toml_key((k,))} = {_show(v)}" for k, v in settings.ui.keymap.items()]
+    lines += ["" if settings.ui.keymap else "(no changes)", ""]
+    section("operator", settings.operator, {})
+    return "\n".join(lines).rstrip() + "\n"

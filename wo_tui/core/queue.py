@@ -1,0 +1,361 @@
+"""The open queue: filters, sort orders, keyset windows and bucket counts.
+
+Only the rows asked for are ever loaded: a window is `WHERE (sort key) > (last row's key)
+ORDER BY sort key LIMIT n`, which for the default order (priority, due date, number) walks the
+partial index `ix_work_orders_open_queue`. Status lists are rendered as literals (SQLAlchemy's
+expanding IN parameters stop SQLite from matching a partial index).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.models import OPEN_STATUS_SQL, assignees, work_orders
+from wo_tui.core.numbers import format_number
+from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
+
+Bucket = Literal["all", "new", "setup", "sent", "on_hold", "overdue", "due_today"]
+BUCKETS: tuple[Bucket, ...] = ("all", "new", "setup", "sent", "on_hold", "overdue", "due_today")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the dispatcher asked to see; the empty filter is the whole open queue."""
+
+    text: str = ""
+    statuses: tuple[WorkOrderStatus, ...] = ()
+    types: tuple[str, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    assignee: str | None = None
+    overdue: bool = False
+    due_today: bool = False
+    include_closed: bool = False
+
+    def with_bucket(self, bucket: Bucket) -> QueueFilter:
+        """This filter narrowed to one bucket of the dashboard."""
+        if bucket == "overdue":
+            return replace(self, overdue=True)
+        if bucket == "due_today":
+            return replace(self, due_today=True)
+        if bucket == "all":
+            return self
+        return replace(self, statuses=(WorkOrderStatus(bucket.upper()),))
+
+
+_TOKEN = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
+
+
+def parse_filter(query: str, *, include_closed: bool = False) -> QueueFilter:
+    """Parse the filter language: free words plus `status:`, `type:`, `pri:`, `tech:`,
+    `overdue`, `due:today` (comma-separated values; quotes keep spaces)."""
+    words: list[str] = []
+    statuses: list[WorkOrderStatus] = []
+    types: list[str] = []
+    priorities: list[Priority] = []
+    assignee: str | None = None
+    overdue = due_today = False
+    for key, value, quoted, word in _TOKEN.findall(query):
+        if not key:
+            token = quoted or word
+            if token.lower() == "overdue":
+                overdue = True
+            else:
+                words.append(token)
+            continue
+        values = [v for v in value.strip('"').split(",") if v]
+        key = key.lower()
+        try:
+            if key == "status":
+                statuses += [_parse_status(v) for v in values]
+            elif key == "type":
+                types += [v.upper() for v in values]
+            elif key in ("pri", "priority"):
+                priorities += [Priority.parse(v) for v in values]
+            elif key in ("tech", "assignee"):
+                assignee = value.strip('"')
+            elif key == "due" and value.lower() == "today":
+                due_today = True
+            else:
+                raise ValueError(
+                    f"unknown filter {key}:{value}; use status:, type:, pri:, tech:, "
+                    "overdue or due:today"
+                )
+        except ValueError as exc:
+            raise InvalidInput({"filter": str(exc)}) from None
+    return QueueFilter(
+        text=" ".join(words),
+        statuses=tuple(statuses),
+        types=tuple(types),
+        priorities=tuple(priorities),
+        assignee=assignee,
+        overdue=overdue,
+        due_today=due_today,
+        include_closed=include_closed or any(not s.is_open for s in statuses),
+    )
+
+
+def _parse_status(value: str) -> WorkOrderStatus:
+    key = value.strip().upper().replace("-", "_").replace(" ", "_")
+    aliases = {"HOLD": "ON_HOLD", "SET_UP": "SETUP", "DONE": "COMPLETED", "CANCELED": "CANCELLED"}
+    try:
+        return WorkOrderStatus(aliases.get(key, key))
+    except ValueError:
+        names = ", ".join(s.value.lower() for s in WorkOrderStatus)
+        raise ValueError(f"unknown status {value!r}; use one of {names}") from None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One row of the queue, as the dashboard and `orders list` show it."""
+
+    id: int
+    type_code: str
+    status: str
+    priority: int
+    customer_name: str | None
+    site_address: str | None
+    site_id: str | None
+    meter_number: str | None
+    scheduled_date: date | None
+    assignee_name: str | None
+    due_date: date
+    life_support: bool
+    version: int
+
+    @property
+    def number(self) -> str:
+        """The order's number."""
+        return format_number(self.id)
+
+    def is_overdue(self, today: date) -> bool:
+        """Open and past its due date."""
+        return WorkOrderStatus(self.status).is_open and self.due_date < today
+
+
+QUEUE_COLUMNS = (
+    work_orders.c.id,
+    work_orders.c.type_code,
+    work_orders.c.status,
+    work_orders.c.priority,
+    work_orders.c.customer_name,
+    work_orders.c.site_address,
+    work_orders.c.site_id,
+    work_orders.c.meter_number,
+    work_orders.c.scheduled_date,
+    assignees.c.name.label("assignee_name"),
+    work_orders.c.due_date,
+    work_orders.c.life_support,
+    work_orders.c.version,
+)
+
+SORT_KEYS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "priority": (work_orders.c.priority, work_orders.c.due_date, work_orders.c.id),
+    "due": (work_orders.c.due_date, work_orders.c.priority, work_orders.c.id),
+    "number": (work_orders.c.id,),
+    "status": (work_orders.c.status, work_orders.c.id),
+    "type": (work_orders.c.type_code, work_orders.c.id),
+    "customer": (func.coalesce(work_orders.c.customer_name, ""), work_orders.c.id),
+    "address": (func.coalesce(work_orders.c.site_address, ""), work_orders.c.id),
+    "site": (func.coalesce(work_orders.c.site_id, ""), work_orders.c.id),
+    "scheduled": (
+        func.coalesce(work_orders.c.scheduled_date, date(9999, 12, 31)),
+        work_orders.c.id,
+    ),
+    "assignee": (func.coalesce(assignees.c.name, ""), work_orders.c.id),
+}
+"""Every sort order ends with the number, so keys are unique and windows never overlap."""
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    """A sort column (a key of SORT_KEYS) and its direction."""
+
+    column: str = "priority"
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.column not in SORT_KEYS:
+            raise InvalidInput(
+                {"sort": f"cannot sort by {self.column!r}; use one of {', '.join(SORT_KEYS)}"}
+            )
+
+    def key_of(self, row: QueueRow) -> tuple[Any, ...]:
+        """The keyset cursor of `row` under this order."""
+        values: dict[str, Any] = {
+            "priority": (row.priority, row.due_date, row.id),
+            "due": (row.due_date, row.priority, row.id),
+            "number": (row.id,),
+            "status": (row.status, row.id),
+            "type": (row.type_code, row.id),
+            "customer": (row.customer_name or "", row.id),
+            "address": (row.site_address or "", row.id),
+            "site": (row.site_id or "", row.id),
+            "scheduled": (row.scheduled_date or date(9999, 12, 31), row.id),
+            "assignee": (row.assignee_name or "", row.id),
+        }
+        return tuple(values[self.column])
+
+
+def _literal_in(column: ColumnElement[Any], values: list[str]) -> ColumnElement[bool]:
+    if not values:
+        return false()
+    return column.in_(bindparam(f"lit_{column.key}", values, literal_execute=True))
+
+
+def _where(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if not flt.include_closed:
+        clauses.append(text(OPEN_STATUS_SQL))
+    if flt.statuses:
+        clauses.append(_literal_in(work_orders.c.status, [s.value for s in flt.statuses]))
+    if flt.types:
+        clauses.append(work_orders.c.type_code.in_(flt.types))
+    if flt.priorities:
+        clauses.append(work_orders.c.priority.in_([int(p) for p in flt.priorities]))
+    if flt.assignee:
+        clauses.append(func.lower(assignees.c.name).contains(flt.assignee.lower()))
+    if flt.overdue:
+        clauses.append(work_orders.c.due_date < today)
+        if flt.include_closed:
+            clauses.append(_literal_in(work_orders.c.status, [s.value for s in OPEN_STATUSES]))
+    if flt.due_today:
+        clauses.append(work_orders.c.due_date == today)
+    for word in flt.text.split():
+        clauses.append(_text_match(word))
+    return clauses
+
+
+def _text_match(word: str) -> ColumnElement[bool]:
+    pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    matches: list[ColumnElement[bool]] = [
+        func.lower(column).like(pattern, escape="\\")
+        for column in (
+            work_orders.c.customer_name,
+            work_orders.c.site_address,
+            work_orders.c.site_id,
+            work_orders.c.meter_number,
+            work_orders.c.account_number,
+        )
+    ]
+    number = re.fullmatch(r"(?:wo-?)?0*(\d+)", word, re.IGNORECASE)
+    if number:
+        matches.append(work_orders.c.id == int(number.group(1)))
+    return or_(*matches)
+
+
+def _base(flt: QueueFilter, today: date, *columns: Any, with_assignee: bool = False) -> Select[Any]:
+    query = select(*columns).select_from(work_orders)
+    if with_assignee or flt.assignee:
+        query = query.outerjoin(assignees, assignees.c.id == work_orders.c.assignee_id)
+    return query.where(and_(*_where(flt, today)))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A slice of the queue and whether there is more before / after it."""
+
+    rows: list[QueueRow] = field(default_factory=list)
+    has_before: bool = False
+    has_after: bool = False
+
+
+def fetch_window(
+    conn: Connection,
+    flt: QueueFilter,
+    sort: SortOrder,
+    today: date,
+    *,
+    after: tuple[Any, ...] | None = None,
+    before: tuple[Any, ...] | None = None,
+    from_end: bool = False,
+    limit: int = 50,
+) -> Window:
+    """Up to `limit` rows after the cursor `after` (or before `before`, or the last rows
+    with `from_end`), in the sort order. Reads at most limit + 1 rows."""
+    key = SORT_KEYS[sort.column]
+    backwards = before is not None or from_end
+    descending = sort.descending != backwards
+    query = _base(flt, today, *QUEUE_COLUMNS, with_assignee=True)
+    cursor = before if before is not None else after
+    if cursor is not None:
+        row_key, bound = tuple_(*key), tuple_(*_bind(cursor))
+        query = query.where(row_key < bound if descending else row_key > bound)
+    query = query.order_by(*[(k.desc() if descending else k.asc()) for k in key]).limit(limit + 1)
+    rows = [QueueRow(**r) for r in conn.execute(query).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+        return Window(rows, has_before=more, has_after=before is not None)
+    return Window(rows, has_before=after is not None, has_after=more)
+
+
+def _bind(values: tuple[Any, ...]) -> list[Any]:
+    return [bindparam(f"k{i}", v) for i, v in enumerate(values)]
+
+
+@dataclass(frozen=True)
+class BucketCounts:
+    """The open queue's counts per bucket."""
+
+    all: int = 0
+    new: int = 0
+    setup: int = 0
+    sent: int = 0
+    on_hold: int = 0
+    overdue: int = 0
+    due_today: int = 0
+
+
+def count_buckets(conn: Connection, today: date) -> BucketCounts:
+    """All bucket counts in one statement; each is a count over one partial index."""
+    due = work_orders.c.due_date
+
+    def count(*conditions: ColumnElement[bool]) -> Any:
+        return select(func.count()).select_from(work_orders).where(*conditions).scalar_subquery()
+
+    open_rows = text(OPEN_STATUS_SQL)
+    by_status = [count(text(f"status = '{s.value}'")) for s in OPEN_STATUSES]
+    query = select(
+        count(open_rows),
+        *by_status,
+        count(open_rows, due < bindparam("today_lt", today)),
+        count(open_rows, due == bindparam("today_eq", today)),
+    )
+    row = conn.execute(query).one()
+    return BucketCounts(*(int(v) for v in row))
+
+
+def count_matching(conn: Connection, flt: QueueFilter, today: date) -> int:
+    """How many orders the filter matches."""
+    return int(conn.execute(_base(flt, today, func.count())).scalar_one())
+
+
+def matching_ids(conn: Connection, flt: QueueFilter, today: date) -> list[int]:
+    """The ids of every order the filter matches (for 'mark all'), in number order."""
+    query = _base(flt, today, work_orders.c.id).order_by(work_orders.c.id)
+    return list(conn.execute(query).scalars())
+
+
+def matching_versions(conn: Connection, flt: QueueFilter, today: date) -> dict[int, int]:
+    """id → version of every order the filter matches (what a bulk action guards with)."""
+    query = _base(flt, today, work_orders.c.id, work_orders.c.version)
+    return {row[0]: row[1] for row in conn.execute(query)}

@@ -1,0 +1,557 @@
+"""Status changes on one or many orders: complete, cancel, hold, release, reopen.
+
+Each call is one transaction that reports a per-order outcome (done, skipped with the reason,
+or conflict with who changed the order). The rows are read and locked first (`BEGIN
+IMMEDIATE` on SQLite, `FOR UPDATE` on PostgreSQL), then changed by one guarded statement per
+chunk, `UPDATE ... WHERE (id, version) IN (...) AND status IN (<allowed>)`, so the status
+machine and the lost-update guard are enforced in the write itself. History rows and the
+billing feed are written by `executemany` in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, tuple_, update
+
+from wo_tui.core.context import Context
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.models import billing_outbound, history, work_order_types, work_orders
+from wo_tui.core.numbers import format_number
+from wo_tui.core.sanitize import clean_text
+from wo_tui.core.statuses import (
+    CancelReason,
+    Outcome,
+    WorkOrderStatus,
+    allowed_from,
+    can_move,
+)
+
+CHUNK = 5_000
+"""Orders per statement: two bound parameters each stays well below SQLite's limit."""
+
+LIFE_SUPPORT_SKIP = (
+    "life-support site: a disconnection is never closed in bulk; "
+    "open the order and give an explicit override"
+)
+
+
+class Result(StrEnum):
+    """What happened to one order of a batch."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """The outcome for one order: done, skipped (why) or conflict (who changed it)."""
+
+    order_id: int
+    result: Result
+    detail: str = ""
+
+    @property
+    def number(self) -> str:
+        """The order's number."""
+        return format_number(self.order_id)
+
+
+@dataclass
+class BatchResult:
+    """Every order's outcome, in the order asked, and the batch id recorded in history."""
+
+    batch_id: str
+    action: str
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+
+    def ids(self, result: Result) -> list[int]:
+        """The order ids with the given result."""
+        return [o.order_id for o in self.outcomes if o.result is result]
+
+    @property
+    def all_done(self) -> bool:
+        """True when every order asked for was changed."""
+        return all(o.result is Result.DONE for o in self.outcomes)
+
+    def summary(self) -> str:
+        """One line: '48 completed, 2 skipped, 0 conflicts'."""
+        counts = {r: len(self.ids(r)) for r in Result}
+        return (
+            f"{counts[Result.DONE]} {self.action}, {counts[Result.SKIPPED]} skipped, "
+            f"{counts[Result.CONFLICT]} conflict{'s' if counts[Result.CONFLICT] != 1 else ''}"
+        )
+
+
+Guard = Callable[[RowMapping], str | None]
+"""Returns why an otherwise eligible order must be skipped, or None."""
+Changes = Callable[[RowMapping], dict[str, Any]]
+"""The column values to set on one order (beyond status, version and updated_*)."""
+
+
+def _unique(ids: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in ids))
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _read_locked(conn: Connection, ids: Sequence[int]) -> dict[int, RowMapping]:
+    columns = [
+        work_orders.c.id,
+        work_orders.c.status,
+        work_orders.c.version,
+        work_orders.c.type_code,
+        work_orders.c.life_support,
+        work_orders.c.account_number,
+        work_orders.c.site_id,
+        work_orders.c.meter_number,
+        work_orders.c.updated_by,
+        work_orders.c.updated_at,
+        work_order_types.c.completion_needs,
+        work_order_types.c.fee_code.label("type_fee_code"),
+    ]
+    found: dict[int, RowMapping] = {}
+    for chunk in _chunks(ids):
+        query = (
+            select(*columns)
+            .join(work_order_types, work_order_types.c.code == work_orders.c.type_code)
+            .where(work_orders.c.id.in_(chunk))
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=work_orders)
+        found.update((row["id"], row) for row in conn.execute(query).mappings())
+    return found
+
+
+def change_status(
+    ctx: Context,
+    ids: Iterable[int],
+    target: WorkOrderStatus,
+    *,
+    action: str,
+    reason: str | None,
+    changes: Changes,
+    guard: Guard | None = None,
+    billing_action: str | None = None,
+    expected_versions: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """Move every order in `ids` to `target` where the status machine allows it, in one
+    transaction. `expected_versions` (id → version the caller saw) turns a change made by
+    someone else since then into a conflict instead of an overwrite."""
+    order_ids = _unique(ids)
+    batch = BatchResult(batch_id=uuid.uuid4().hex, action=action)
+    outcomes: dict[int, OrderOutcome] = {}
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        rows = _read_locked(conn, order_ids)
+        eligible: list[RowMapping] = []
+        for order_id in order_ids:
+            row = rows.get(order_id)
+            skip = _why_not(row, target, guard, expected_versions)
+            if skip is None:
+                assert row is not None
+                eligible.append(row)
+            else:
+                outcomes[order_id] = OrderOutcome(order_id, *skip)
+        groups: dict[tuple[tuple[str, Any], ...], list[RowMapping]] = defaultdict(list)
+        for row in eligible:
+            groups[tuple(sorted(changes(row).items()))].append(row)
+        changed: list[RowMapping] = []
+        allowed = [s.value for s in allowed_from(target)]
+        for values, members in groups.items():
+            for chunk in _chunks(members):
+                statement = (
+                    update(work_orders)
+                    .where(
+                        tuple_(work_orders.c.id, work_orders.c.version).in_(
+                            [(r["id"], r["version"]) for r in chunk]
+                        ),
+                        work_orders.c.status.in_(allowed),
+                    )
+                    .values(
+                        {
+                            **dict(values),
+                            "status": target.value,
+                            "version": work_orders.c.version + 1,
+                            "updated_at": now,
+                            "updated_by": ctx.operator,
+                        }
+                    )
+                    .returning(work_orders.c.id)
+                )
+                done = set(conn.execute(statement).scalars())
+                by_id = {r["id"]: r for r in chunk}
+                changed.extend(by_id[i] for i in done)
+                for row in chunk:
+                    if row["id"] not in done:
+                        outcomes[row["id"]] = OrderOutcome(
+                            row["id"], Result.CONFLICT, "changed by someone else just now"
+                        )
+        for row in changed:
+            outcomes[row["id"]] = OrderOutcome(row["id"], Result.DONE)
+        if changed:
+            _write_trail(conn, ctx, batch.batch_id, changed, target, reason, billing_action)
+    batch.outcomes = [outcomes[i] for i in order_ids]
+    return batch
+
+
+def _why_not(
+    row: RowMapping | None,
+    target: WorkOrderStatus,
+    guard: Guard | None,
+    expected_versions: Mapping[int, int] | None,
+) -> tuple[Result, str] | None:
+    if row is None:
+        return Result.SKIPPED, "no such order"
+    expected = expected_versions.get(row["id"]) if expected_versions else None
+    if expected is not None and expected != row["version"]:
+        return (
+            Result.CONFLICT,
+            f"changed by {row['updated_by']} at {row['updated_at']:%Y-%m-%d %H:%M:%S}",
+        )
+    status = WorkOrderStatus(row["status"])
+    if status is target:
+        return Result.SKIPPED, f"already {status.value}"
+    if not can_move(status, target):
+        return Result.SKIPPED, f"is {status.value}; cannot go to {target.value}"
+    reason = guard(row) if guard else None
+    return (Result.SKIPPED, reason) if reason else None
+
+
+def _write_trail(
+    conn: Connection,
+    ctx: Context,
+    batch_id: str,
+    changed: list[RowMapping],
+    target: WorkOrderStatus,
+    reason: str | None,
+    billing_action: str | None,
+) -> None:
+    now = ctx.now()
+    conn.execute(
+        insert(history),
+        [
+            {
+                "work_order_id": row["id"],
+                "at": now,
+                "actor": ctx.operator,
+                "field": "status",
+                "old_value": row["status"],
+                "new_value": target.value,
+                "reason": reason,
+                "batch_id": batch_id,
+            }
+            for row in changed
+        ],
+    )
+    if billing_action is None:
+        return
+    ids = [row["id"] for row in changed]
+    final: dict[int, RowMapping] = {}
+    for chunk in _chunks(ids):
+        query = select(
+            work_orders.c.id,
+            work_orders.c.outcome,
+            work_orders.c.reading,
+            work_orders.c.reading_to_follow,
+            work_orders.c.fee_code,
+            work_orders.c.cancel_reason,
+            work_orders.c.outcome_reason,
+        ).where(work_orders.c.id.in_(chunk))
+        final.update((r["id"], r) for r in conn.execute(query).mappings())
+    conn.execute(
+        insert(billing_outbound),
+        [
+            {
+                "work_order_id": row["id"],
+                "order_number": format_number(row["id"]),
+                "order_type": row["type_code"],
+                "account_number": row["account_number"],
+                "site_id": row["site_id"],
+                "meter_number": row["meter_number"],
+                "action": billing_action,
+                "outcome": final[row["id"]]["outcome"],
+                "reason": final[row["id"]]["cancel_reason"]
+                or final[row["id"]]["outcome_reason"]
+                or (reason if billing_action == "REOPENED" else None),
+                "reading": final[row["id"]]["reading"],
+                "reading_to_follow": bool(final[row["id"]]["reading_to_follow"]),
+                "fee_code": final[row["id"]]["fee_code"],
+                "actor": ctx.operator,
+                "at": now,
+            }
+            for row in changed
+        ],
+    )
+
+
+def _text(value: str | None, *, what: str, required: bool = False) -> str | None:
+    cleaned = clean_text(value, multiline=True).strip() if value else ""
+    if required and not cleaned:
+        raise InvalidInput({what: f"a {what} is required"})
+    return cleaned or None
+
+
+def _life_support_guard(override: str | None) -> Guard:
+    def guard(row: RowMapping) -> str | None:
+        if row["type_code"] == "DISCONNECT" and row["life_support"] and not override:
+            return LIFE_SUPPORT_SKIP
+        return None
+
+    return guard
+
+
+def _single_override(ids: list[int], override: str | None) -> str | None:
+    override = _text(override, what="override reason")
+    if override and len(ids) != 1:
+        raise InvalidInput({"override": "a life-support override is given for one order at a time"})
+    return override
+
+
+def parse_reading(value: str | Decimal | int | float) -> str:
+    """A meter reading as a non-negative number, stored as text without rounding."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput({"reading": f"{value!r} is not a number"}) from None
+    if not number.is_finite() or number < 0:
+        raise InvalidInput({"reading": "a reading is a number of zero or more"})
+    return str(number)
+
+
+def bulk_complete(
+    ctx: Context,
+    ids: Iterable[int],
+    *,
+    note: str | None = None,
+    reading: str | Decimal | None = None,
+    outcome: Outcome = Outcome.DONE,
+    outcome_reason: str | None = None,
+    life_support_override: str | None = None,
+    expected_versions: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """Complete orders. Read types record `reading` (one order only) or 'reading to
+    follow'; the type's fee is charged when the job was done. A life-support disconnection
+    is skipped unless one order is completed with an explicit override reason."""
+    order_ids = _unique(ids)
+    note = _text(note, what="note")
+    outcome_reason = _text(outcome_reason, what="reason", required=outcome is Outcome.NOT_DONE)
+    override = _single_override(order_ids, life_support_override)
+    stored_reading = parse_reading(reading) if reading is not None else None
+    if stored_reading is not None and len(order_ids) != 1:
+        raise InvalidInput({"reading": "a reading is given for one order at a time"})
+    now = ctx.now()
+
+    def guard(row: RowMapping) -> str | None:
+        if stored_reading is not None and row["completion_needs"] != "reading":
+            return f"a {row['type_code']} order takes no meter reading"
+        return _life_support_guard(override)(row)
+
+    def changes(row: RowMapping) -> dict[str, Any]:
+        needs_reading = row["completion_needs"] == "reading" and outcome is Outcome.DONE
+        return {
+            "completed_at": now,
+            "completed_by": ctx.operator,
+            "completion_note": note,
+            "outcome": outcome.value,
+            "outcome_reason": outcome_reason,
+            "reading": stored_reading if needs_reading else None,
+            "reading_to_follow": needs_reading and stored_reading is None,
+            "fee_code": row["type_fee_code"] if outcome is Outcome.DONE else None,
+        }
+
+    reason = note or outcome_reason
+    if override:
+        reason = f"life-support override: {override}" + (f"; {reason}" if reason else "")
+    return change_status(
+        ctx,
+        order_ids,
+        WorkOrderStatus.COMPLETED,
+        action="completed",
+        reason=reason,
+        changes=changes,
+        guard=guard,
+        billing_action="COMPLETED",
+        expected_versions=expected_versions,
+    )
+
+
+def bulk_cancel(
+    ctx: Context,
+    ids: Iterable[int],
+    reason: CancelReason | str,
+    *,
+    note: str | None = None,
+    life_support_override: str | None = None,
+    expected_versions: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """Cancel orders with a reason code (and an optional note)."""
+    order_ids = _unique(ids)
+    code = parse_cancel_reason(reason)
+    note = _text(note, what="note", required=code is CancelReason.OTHER)
+    override = _single_override(order_ids, life_support_override)
+    now = ctx.now()
+    fields = {
+        "cancelled_at": now,
+        "cancelled_by": ctx.operator,
+        "cancel_reason": code.value,
+        "cancel_note": note,
+        "fee_code": None,
+    }
+    why = code.label + (f": {note}" if note else "")
+    if override:
+        why = f"life-support override: {override}; {why}"
+    return change_status(
+        ctx,
+        order_ids,
+        WorkOrderStatus.CANCELLED,
+        action="cancelled",
+        reason=why,
+        changes=lambda _row: fields,
+        guard=_life_support_guard(override),
+        billing_action="CANCELLED",
+        expected_versions=expected_versions,
+    )
+
+
+def parse_cancel_reason(reason: CancelReason | str) -> CancelReason:
+    """A reason code from its value or label (any case, '-' or ' ' for '_')."""
+    if isinstance(reason, CancelReason):
+        return reason
+    key = str(reason).strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return CancelReason(key)
+    except ValueError:
+        codes = ", ".join(c.value for c in CancelReason)
+        raise InvalidInput(
+            {"reason": f"unknown reason code {reason!r}; use one of {codes}"}
+        ) from None
+
+
+def reopen(
+    ctx: Context,
+    ids: Iterable[int],
+    reason: str,
+    *,
+    expected_versions: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """Reopen closed orders (back to NEW) with a reason; billing is told, the outcome
+    fields are cleared (the history keeps them)."""
+    why = _text(reason, what="reason", required=True)
+    cleared = {
+        "completed_at": None,
+        "completed_by": None,
+        "completion_note": None,
+        "outcome": None,
+        "outcome_reason": None,
+        "reading": None,
+        "reading_to_follow": False,
+        "cancelled_at": None,
+        "cancelled_by": None,
+        "cancel_reason": None,
+        "cancel_note": None,
+        "fee_code": None,
+    }
+    return change_status(
+        ctx,
+        ids,
+        WorkOrderStatus.NEW,
+        action="reopened",
+        reason=why,
+        changes=lambda _row: cleared,
+        guard=lambda row: (
+            None
+            if not WorkOrderStatus(row["status"]).is_open
+            else f"is {row['status']}, not closed"
+        ),
+        billing_action="REOPENED",
+        expected_versions=expected_versions,
+    )
+
+
+def hold(
+    ctx: Context,
+    ids: Iterable[int],
+    note: str,
+    *,
+    expected_versions: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """Put open orders on hold (e.g. no access); a note is required."""
+    why = _text(note, what="note", required=True)
+    return change_status(
+        ctx,
+        ids,
+        WorkOrderStatus.ON_HOLD,
+        action="put on hold",
+        reason=why,
+        changes=lambda _row: {"hold_note": why},
+        expected_versions=expected_versions,
+    )
+
+
+def release_hold(
+    ctx: Context,
+    ids: Iterable[int],
+    note: str | None = None,
+    *,
+    to: WorkOrderStatus = WorkOrderStatus.NEW,
+    expected_versions: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """Take orders off hold, back to NEW (or SETUP)."""
+    if to not in (WorkOrderStatus.NEW, WorkOrderStatus.SETUP):
+        raise InvalidInput({"status": "an order leaves hold to NEW or SETUP"})
+    why = _text(note, what="note")
+    return change_status(
+        ctx,
+        ids,
+        to,
+        action="released",
+        reason=why,
+        changes=lambda _row: {"hold_note": None},
+        guard=lambda row: (
+            None
+            if row["status"] == WorkOrderStatus.ON_HOLD.value
+            else f"is {row['status']}, not on hold"
+        ),
+        expected_versions=expected_versions,
+    )
+
+
+def mark_sent(ctx: Context, ids: Iterable[int]) -> BatchResult:
+    """SETUP → SENT: the assignee has the order (the mail server accepted the email)."""
+    now = ctx.now()
+    return change_status(
+        ctx,
+        ids,
+        WorkOrderStatus.SENT,
+        action="sent",
+        reason="sent to the assignee",
+        changes=lambda _row: {"sent_at": now},
+    )
+
+
+def unassign(ctx: Context, ids: Iterable[int], note: str | None = None) -> BatchResult:
+    """SETUP → NEW: take the assignee off an order that was not sent yet."""
+    return change_status(
+        ctx,
+        ids,
+        WorkOrderStatus.NEW,
+        action="unassigned",
+        reason=_text(note, what="note") or "unassigned",
+        changes=lambda _row: {"assignee_id": None, "assigned_at": None, "assigned_by": None},
+        guard=lambda row: (
+            None
+            if row["status"] == WorkOrderStatus.SETUP.value
+            else f"is {row['status']}, not SETUP"
+        ),
+    )
