@@ -21,7 +21,7 @@ class KeyBinding:
 
 
 APP_BINDINGS: tuple[KeyBinding, ...] = (
-    KeyBinding("app.quit", "Q,ctrl+q", "quit", "Quit"),
+    KeyBinding("app.quit", "Q,ctrl+q", "quit", "Quit", show=False),
     KeyBinding("app.help", "question_mark", "help", "Help"),
 )
 

@@ -8,9 +8,11 @@ with the migrations. Times are stored in UTC without a zone.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     Time,
     false,
@@ -26,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from wo_tui.core.statuses import OPEN_STATUSES
+from wo_tui.core.statuses import OPEN_STATUSES, WorkOrderStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -299,11 +302,24 @@ class BillingOutbound(Base):
     )
 
 
-work_orders = WorkOrder.__table__
-work_order_types = WorkOrderType.__table__
-assignees = Assignee.__table__
-events = Event.__table__
-history = History.__table__
-notes = Note.__table__
-outbox = OutboxEmail.__table__
-billing_outbound = BillingOutbound.__table__
+# The tables, for Core statements.
+work_orders = cast(Table, WorkOrder.__table__)
+work_order_types = cast(Table, WorkOrderType.__table__)
+assignees = cast(Table, Assignee.__table__)
+events = cast(Table, Event.__table__)
+history = cast(Table, History.__table__)
+notes = cast(Table, Note.__table__)
+outbox = cast(Table, OutboxEmail.__table__)
+billing_outbound = cast(Table, BillingOutbound.__table__)
+
+
+def open_status_clause() -> ColumnElement[bool]:
+    """The open-queue predicate as literal SQL, for WHERE clauses."""
+    # text(), not literal_column(..., Boolean): SQLite would get "... = 1" appended and no
+    # longer match the partial indexes.
+    return cast(ColumnElement[bool], text(OPEN_STATUS_SQL))
+
+
+def status_is(status: str) -> ColumnElement[bool]:
+    """`status = '<status>'` as literal SQL (matches the per-status partial indexes)."""
+    return cast(ColumnElement[bool], text(f"status = '{WorkOrderStatus(status).value}'"))

@@ -42,9 +42,12 @@ class OrderType:
         return self.completion_needs == "reading"
 
 
-def order_types(conn: Connection) -> dict[str, OrderType]:
-    """Every active work-order type by code."""
-    rows = conn.execute(select(work_order_types).where(work_order_types.c.active)).mappings()
+def order_types(conn: Connection, *, include_inactive: bool = False) -> dict[str, OrderType]:
+    """Every active work-order type by code (every type with `include_inactive`)."""
+    query = select(work_order_types)
+    if not include_inactive:
+        query = query.where(work_order_types.c.active)
+    rows = conn.execute(query).mappings()
     return {
         r["code"]: OrderType(
             code=r["code"],
@@ -218,7 +221,8 @@ def edit_order(
             )
         diff = {k: v for k, v in wanted.items() if _stored(v) != current[k]}
         merged = {**dict(current), **{k: _stored(v) for k, v in diff.items()}}
-        types = order_types(conn)
+        # An order keeps its type after the type is retired (made inactive): still editable.
+        types = order_types(conn, include_inactive=True)
         _check_required(types[current["type_code"]], merged)
         if not diff:
             return expected_version
@@ -236,7 +240,11 @@ def edit_order(
         )
         if result.rowcount != 1:
             raise Conflict(f"{format_number(order_id)} was changed by someone else just now")
-        _record(conn, ctx, order_id, [(k, current[k], _stored(v)) for k, v in diff.items()])
+        # Priorities go in the trail as High/Medium/Low on both sides (not 1/2/3).
+        shown = [
+            (k, Priority(current[k]) if k == "priority" else current[k], v) for k, v in diff.items()
+        ]
+        _record(conn, ctx, order_id, shown)
         return expected_version + 1
 
 
@@ -275,13 +283,19 @@ def assign(
     """Assign (or reassign) an order and queue the assignment email in the same
     transaction; the order becomes SETUP. Reassigning a SENT order needs a note and tells
     the previous assignee."""
+    note = (clean_text(note, multiline=True).strip() or None) if note else None
     with ctx.db.write() as conn:
         if scheduled_date is not None:
-            conn.execute(
-                update(work_orders)
-                .where(work_orders.c.id == order_id)
-                .values(scheduled_date=scheduled_date)
-            )
+            before = get_order(conn, order_id)["scheduled_date"]
+            if before != scheduled_date:
+                # The version grows in _assign_in (same transaction); the trail keeps the
+                # change like every other field's.
+                conn.execute(
+                    update(work_orders)
+                    .where(work_orders.c.id == order_id)
+                    .values(scheduled_date=scheduled_date)
+                )
+                _record(conn, ctx, order_id, [("scheduled_date", before, scheduled_date)], note)
         _assign_in(conn, ctx, order_id, assignee_name, note=note)
 
 
@@ -291,9 +305,10 @@ def _assign_in(
     order = get_order(conn, order_id)
     status = WorkOrderStatus(order["status"])
     person = _active_assignee(conn, assignee_name)
+    note = (clean_text(note, multiline=True).strip() or None) if note else None
     if not status.is_open:
         raise NotAllowed(f"{format_number(order_id)} is {status}; reopen it before assigning")
-    if status is WorkOrderStatus.SENT and not (note and note.strip()):
+    if status is WorkOrderStatus.SENT and not note:
         raise InvalidInput({"note": "reassigning a SENT order needs a note"})
     now = ctx.now()
     result = conn.execute(
@@ -323,7 +338,11 @@ def _assign_in(
 
 
 def queue_email(
-    conn: Connection, ctx: Context, order_id: int, assignee: Mapping[str, Any], kind: str
+    conn: Connection,
+    ctx: Context,
+    order_id: int,
+    assignee: Mapping[str, Any] | RowMapping,
+    kind: str,
 ) -> None:
     """Add an outbox row; its Message-ID is fixed now and reused on every retry."""
     token = uuid.uuid4().hex

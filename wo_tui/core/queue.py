@@ -23,14 +23,16 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     tuple_,
 )
 
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.models import OPEN_STATUS_SQL, assignees, work_orders
+from wo_tui.core.models import assignees, open_status_clause, status_is, work_orders
 from wo_tui.core.numbers import format_number
 from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
+
+MAX_ORDER_ID = 2**31 - 1
+"""The largest id the integer primary key holds on every supported database."""
 
 Bucket = Literal["all", "new", "setup", "sent", "on_hold", "overdue", "due_today"]
 BUCKETS: tuple[Bucket, ...] = ("all", "new", "setup", "sent", "on_hold", "overdue", "due_today")
@@ -217,13 +219,15 @@ class SortOrder:
 def _literal_in(column: ColumnElement[Any], values: list[str]) -> ColumnElement[bool]:
     if not values:
         return false()
-    return column.in_(bindparam(f"lit_{column.key}", values, literal_execute=True))
+    # unique=True: the same column may be listed twice (`status:` plus `overdue` with closed
+    # orders included); a shared bind name would make both lists take the last one's values.
+    return column.in_(bindparam(f"lit_{column.key}", values, literal_execute=True, unique=True))
 
 
 def _where(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if not flt.include_closed:
-        clauses.append(text(OPEN_STATUS_SQL))
+        clauses.append(open_status_clause())
     if flt.statuses:
         clauses.append(_literal_in(work_orders.c.status, [s.value for s in flt.statuses]))
     if flt.types:
@@ -231,7 +235,7 @@ def _where(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
     if flt.priorities:
         clauses.append(work_orders.c.priority.in_([int(p) for p in flt.priorities]))
     if flt.assignee:
-        clauses.append(func.lower(assignees.c.name).contains(flt.assignee.lower()))
+        clauses.append(func.lower(assignees.c.name).contains(flt.assignee.lower(), autoescape=True))
     if flt.overdue:
         clauses.append(work_orders.c.due_date < today)
         if flt.include_closed:
@@ -256,7 +260,9 @@ def _text_match(word: str) -> ColumnElement[bool]:
         )
     ]
     number = re.fullmatch(r"(?:wo-?)?0*(\d+)", word, re.IGNORECASE)
-    if number:
+    # Only numbers an id can have: a long digit string (an NMI, an account number) would
+    # overflow the integer column (SQLite: OverflowError; PostgreSQL: out of range).
+    if number and int(number.group(1)) <= MAX_ORDER_ID:
         matches.append(work_orders.c.id == int(number.group(1)))
     return or_(*matches)
 
@@ -332,8 +338,8 @@ def count_buckets(conn: Connection, today: date) -> BucketCounts:
     def count(*conditions: ColumnElement[bool]) -> Any:
         return select(func.count()).select_from(work_orders).where(*conditions).scalar_subquery()
 
-    open_rows = text(OPEN_STATUS_SQL)
-    by_status = [count(text(f"status = '{s.value}'")) for s in OPEN_STATUSES]
+    open_rows = open_status_clause()
+    by_status = [count(status_is(s.value)) for s in OPEN_STATUSES]
     query = select(
         count(open_rows),
         *by_status,

@@ -18,17 +18,60 @@ from wo_tui.core.nmi import nmi_checksum
 from wo_tui.core.orders import order_types
 from wo_tui.core.statuses import AssigneeKind
 
-FIRST = (
-    "Olivia Jack Amelia Noah Isla Oliver Mia Leo Ava William Grace Henry Chloe Thomas Ruby".split()
-)
-LAST = (
-    "Smith Jones Williams Brown Wilson Taylor Nguyen Johnson Martin White Anderson Walker "
-    "Thompson Harris Lee Ryan Kelly Clarke"
-).split()
-STREETS = (
-    "George St, Pitt St, Elizabeth St, Smith St, High St, Church St, Railway Pde, Victoria Rd, "
-    "Park Ave, King St, Queen St, Station St, Bridge Rd, Main St, Beach Rd"
-).split(", ")
+FIRST = [
+    "Olivia",
+    "Jack",
+    "Amelia",
+    "Noah",
+    "Isla",
+    "Oliver",
+    "Mia",
+    "Leo",
+    "Ava",
+    "William",
+    "Grace",
+    "Henry",
+    "Chloe",
+    "Thomas",
+    "Ruby",
+]
+LAST = [
+    "Smith",
+    "Jones",
+    "Williams",
+    "Brown",
+    "Wilson",
+    "Taylor",
+    "Nguyen",
+    "Johnson",
+    "Martin",
+    "White",
+    "Anderson",
+    "Walker",
+    "Thompson",
+    "Harris",
+    "Lee",
+    "Ryan",
+    "Kelly",
+    "Clarke",
+]
+STREETS = [
+    "George St",
+    "Pitt St",
+    "Elizabeth St",
+    "Smith St",
+    "High St",
+    "Church St",
+    "Railway Pde",
+    "Victoria Rd",
+    "Park Ave",
+    "King St",
+    "Queen St",
+    "Station St",
+    "Bridge Rd",
+    "Main St",
+    "Beach Rd",
+]
 SUBURBS = [
     ("Newtown", "NSW", "2042"),
     ("Fitzroy", "VIC", "3065"),

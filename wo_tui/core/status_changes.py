@@ -22,8 +22,15 @@ from sqlalchemy import Connection, RowMapping, insert, select, tuple_, update
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.models import billing_outbound, history, work_order_types, work_orders
+from wo_tui.core.models import (
+    assignees,
+    billing_outbound,
+    history,
+    work_order_types,
+    work_orders,
+)
 from wo_tui.core.numbers import format_number
+from wo_tui.core.orders import queue_email
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import (
     CancelReason,
@@ -115,17 +122,22 @@ def _read_locked(conn: Connection, ids: Sequence[int]) -> dict[int, RowMapping]:
         work_orders.c.account_number,
         work_orders.c.site_id,
         work_orders.c.meter_number,
+        work_orders.c.assignee_id,
         work_orders.c.updated_by,
         work_orders.c.updated_at,
         work_order_types.c.completion_needs,
         work_order_types.c.fee_code.label("type_fee_code"),
     ]
     found: dict[int, RowMapping] = {}
-    for chunk in _chunks(ids):
+    # Lock in id order (sorted ids, ORDER BY id): two batches over overlapping orders given
+    # in different orders would otherwise lock chunk by chunk in opposite orders and
+    # deadlock on PostgreSQL.
+    for chunk in _chunks(sorted(ids)):
         query = (
             select(*columns)
             .join(work_order_types, work_order_types.c.code == work_orders.c.type_code)
             .where(work_orders.c.id.in_(chunk))
+            .order_by(work_orders.c.id)
         )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(of=work_orders)
@@ -144,10 +156,12 @@ def change_status(
     guard: Guard | None = None,
     billing_action: str | None = None,
     expected_versions: Mapping[int, int] | None = None,
+    after: Callable[[Connection, list[RowMapping]], None] | None = None,
 ) -> BatchResult:
     """Move every order in `ids` to `target` where the status machine allows it, in one
     transaction. `expected_versions` (id → version the caller saw) turns a change made by
-    someone else since then into a conflict instead of an overwrite."""
+    someone else since then into a conflict instead of an overwrite. `after` runs in the
+    same transaction with the changed orders (as they were before the change)."""
     order_ids = _unique(ids)
     batch = BatchResult(batch_id=uuid.uuid4().hex, action=action)
     outcomes: dict[int, OrderOutcome] = {}
@@ -201,6 +215,8 @@ def change_status(
             outcomes[row["id"]] = OrderOutcome(row["id"], Result.DONE)
         if changed:
             _write_trail(conn, ctx, batch.batch_id, changed, target, reason, billing_action)
+            if after is not None:
+                after(conn, changed)
     batch.outcomes = [outcomes[i] for i in order_ids]
     return batch
 
@@ -421,7 +437,23 @@ def bulk_cancel(
         guard=_life_support_guard(override),
         billing_action="CANCELLED",
         expected_versions=expected_versions,
+        after=lambda conn, changed: _tell_assignees(conn, ctx, changed),
     )
+
+
+def _tell_assignees(conn: Connection, ctx: Context, changed: list[RowMapping]) -> None:
+    """Queue a cancellation notice to the assignee of every cancelled order that had been
+    SENT (domain.md: cancelling a SENT order tells the assignee), in the same transaction."""
+    sent = [r for r in changed if r["status"] == WorkOrderStatus.SENT.value and r["assignee_id"]]
+    if not sent:
+        return
+    wanted = {r["assignee_id"] for r in sent}
+    people = {
+        p["id"]: p
+        for p in conn.execute(select(assignees).where(assignees.c.id.in_(wanted))).mappings()
+    }
+    for row in sent:
+        queue_email(conn, ctx, row["id"], people[row["assignee_id"]], "cancellation_notice")
 
 
 def parse_cancel_reason(reason: CancelReason | str) -> CancelReason:
@@ -511,6 +543,15 @@ def release_hold(
     if to not in (WorkOrderStatus.NEW, WorkOrderStatus.SETUP):
         raise InvalidInput({"status": "an order leaves hold to NEW or SETUP"})
     why = _text(note, what="note")
+
+    def guard(row: RowMapping) -> str | None:
+        if row["status"] != WorkOrderStatus.ON_HOLD.value:
+            return f"is {row['status']}, not on hold"
+        if to is WorkOrderStatus.SETUP and row["assignee_id"] is None:
+            # SETUP means scheduled and assigned, ready to send: not without an assignee.
+            return "has no assignee; assign it to set it up"
+        return None
+
     return change_status(
         ctx,
         ids,
@@ -518,11 +559,7 @@ def release_hold(
         action="released",
         reason=why,
         changes=lambda _row: {"hold_note": None},
-        guard=lambda row: (
-            None
-            if row["status"] == WorkOrderStatus.ON_HOLD.value
-            else f"is {row['status']}, not on hold"
-        ),
+        guard=guard,
         expected_versions=expected_versions,
     )
 

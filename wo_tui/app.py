@@ -1,0 +1,81 @@
+"""The Textual application: built by `make_app` from settings and a service context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from wo_tui.config import Settings
+from wo_tui.core.context import Context
+from wo_tui.keys import APP_BINDINGS, KeyBinding
+
+
+def styles_dir() -> Path:
+    """The .tcss sheets: inside the package when installed from a wheel, else the
+    top-level `styles/` folder of a source checkout."""
+    packaged = Path(__file__).with_name("styles")
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
+
+
+def bindings_for(table: tuple[KeyBinding, ...]) -> list[BindingType]:
+    """Textual bindings, each with its stable id so the config can remap it."""
+    return [
+        Binding(b.keys, b.action, b.description, show=b.show, id=b.id, priority=b.id == "app.quit")
+        for b in table
+    ]
+
+
+class WoTuiApp(App[None]):
+    """Dispatching work orders from the terminal."""
+
+    TITLE = "wo-tui"
+    CSS_PATH: ClassVar = [styles_dir() / "app.tcss"]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(APP_BINDINGS)
+
+    def __init__(self, settings: Settings, ctx: Context) -> None:
+        super().__init__()
+        self.settings = settings
+        self.ctx = ctx
+        self.theme = settings.ui.theme
+        self.set_keymap(dict(settings.ui.keymap))
+
+    COMMANDS: ClassVar = App.COMMANDS | {lambda: _actions_provider()}
+
+    def on_mount(self) -> None:
+        from wo_tui.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        from wo_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Any worker that fails becomes a visible error, never a silent one."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name or 'background task'} failed: "
+                f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+
+
+def _actions_provider() -> type:
+    from wo_tui.commands import ActionsProvider
+
+    return ActionsProvider
+
+
+def make_app(settings: Settings, ctx: Context) -> WoTuiApp:
+    """The app factory used by the command line and the tests alike."""
+    return WoTuiApp(settings, ctx)

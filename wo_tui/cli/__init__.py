@@ -1,0 +1,78 @@
+"""`wo-tui`: the full-screen app, and its plain command-line twin for scripts and on-call.
+
+Exit status: 0 when everything asked was done; 1 when some orders were skipped or
+conflicted, or something asked for does not exist; 2 on bad usage, bad input or bad config.
+Textual is imported only by the commands that open the screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from wo_tui.cli import admin, orders
+from wo_tui.cli.runtime import EXIT_USAGE, CommandError, Runtime
+from wo_tui.config import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and a one-line hint on bad usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help="the config file to use"
+    )
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL or SQLite file path (overrides [database] url)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    common = _common()
+    parser = _Parser(
+        prog="wo-tui",
+        description="Dispatch utility work orders: run with no command for the full screen.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    orders.register(commands, common)
+    admin.register(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `wo-tui` console script."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the command, and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None) or admin.cmd_app
+    runtime = Runtime(getattr(args, "config", None), getattr(args, "db", None))
+    try:
+        return int(handler(runtime, args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"wo-tui: config: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except CommandError as exc:
+        print(f"wo-tui: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        runtime.close()

@@ -1,0 +1,265 @@
+"""`wo-tui` (the app), `demo`, `db`, `config`, `seed`, `technicians` and `events`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wo_tui.cli.output import FORMATS, write_rows
+from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime
+from wo_tui.core.errors import WorkOrderError
+from wo_tui.core.statuses import AssigneeKind, EventStatus
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add every command that is not about orders."""
+    p = commands.add_parser("demo", parents=[common], help="the app on a throw-away demo database")
+    p.add_argument("--orders", type=int, default=300, help="how many demo orders (default 300)")
+    p.add_argument("--keep", metavar="PATH", help="keep the demo database at PATH")
+    p.set_defaults(handler=cmd_demo)
+
+    db = commands.add_parser("db", help="create or upgrade the database")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db_sub.add_parser("upgrade", parents=[common], help="create or upgrade the schema")
+    p.set_defaults(handler=cmd_db_upgrade)
+    p = db_sub.add_parser("current", parents=[common], help="print the schema revision")
+    p.set_defaults(handler=cmd_db_current)
+
+    config = commands.add_parser("config", help="check or locate the configuration")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    p = config_sub.add_parser("check", parents=[common], help="validate and print the settings")
+    p.set_defaults(handler=cmd_config_check)
+    p = config_sub.add_parser("locate", parents=[common], help="which config file is used")
+    p.set_defaults(handler=cmd_config_locate)
+
+    p = commands.add_parser("seed", parents=[common], help="add realistic synthetic data")
+    p.add_argument("--orders", type=int, default=1000)
+    p.add_argument("--events", type=int, default=0, help="also add pending billing events")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    p.set_defaults(handler=cmd_seed)
+
+    tech = commands.add_parser("technicians", help="who orders can be assigned to")
+    tech_sub = tech.add_subparsers(dest="tech_command", metavar="ACTION", required=True)
+    p = tech_sub.add_parser("add", parents=[common], help="add a technician or partner")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=[k.value for k in AssigneeKind], default="internal")
+    p.add_argument("--email", required=True)
+    p.add_argument("--phone")
+    p.set_defaults(handler=cmd_tech_add)
+    p = tech_sub.add_parser("list", parents=[common], help="list technicians and partners")
+    p.add_argument("--all", action="store_true", help="include deactivated ones")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(handler=cmd_tech_list)
+    for verb, active in (("deactivate", False), ("activate", True)):
+        p = tech_sub.add_parser(verb, parents=[common], help=f"{verb} an assignee")
+        p.add_argument("name")
+        p.set_defaults(handler=cmd_tech_active, active=active)
+
+    events = commands.add_parser("events", help="billing events")
+    events_sub = events.add_subparsers(dest="events_command", metavar="ACTION", required=True)
+    p = events_sub.add_parser("add", parents=[common], help="append an event (as billing does)")
+    p.add_argument("event_type", metavar="TYPE", help="e.g. move_in, move_out")
+    p.add_argument("--ref", help="the billing system's id (unique; default: generated)")
+    p.add_argument("--account")
+    p.add_argument("--customer")
+    p.add_argument("--address")
+    p.add_argument("--site-id")
+    p.add_argument("--meter")
+    p.add_argument("--life-support", action="store_true")
+    p.add_argument("--payload", help="JSON text")
+    p.set_defaults(handler=cmd_events_add)
+    p = events_sub.add_parser("list", parents=[common], help="list events")
+    p.add_argument("--status", choices=[s.value for s in EventStatus])
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(handler=cmd_events_list)
+
+
+def cmd_app(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Open the full-screen app."""
+    from wo_tui.terminal import apply_color_mode
+
+    settings = runtime.settings
+    ctx = runtime.context()
+    apply_color_mode(settings.ui.color_mode)
+    from wo_tui.app import make_app
+
+    make_app(settings, ctx).run()
+    return EXIT_OK
+
+
+def cmd_demo(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Create a demo database (orders, technicians, pending events) and open the app."""
+    from wo_tui.core.seed import seed_events, seed_orders
+
+    with tempfile.TemporaryDirectory(prefix="wo-tui-demo-") as scratch:
+        path = Path(args.keep).expanduser() if args.keep else Path(scratch) / "demo.db"
+        if args.keep and path.exists():
+            raise CommandError(f"{path} already exists; choose another --keep path")
+        runtime.db_url = str(path)
+        runtime._settings = None
+        ctx = runtime.context()
+        seed_orders(ctx, max(args.orders, 0), seed=7)
+        seed_events(ctx, 12, seed=7)
+        cmd_app(runtime, args)
+        runtime.close()
+    return EXIT_OK
+
+
+def cmd_db_upgrade(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Create or upgrade the schema."""
+    from wo_tui.core import schema
+
+    db = runtime.database(upgrade_embedded=False)
+    try:
+        before, after = schema.upgrade(db)
+    except Exception as exc:
+        raise CommandError(
+            f"cannot upgrade {db.display_url}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}"
+        ) from None
+    if before == after:
+        print(f"{db.display_url}: already at revision {after}")
+    else:
+        print(f"{db.display_url}: upgraded from {before or 'empty'} to {after}")
+    return EXIT_OK
+
+
+def cmd_db_current(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Print the schema revision."""
+    from wo_tui.core import schema
+
+    db = runtime.database(upgrade_embedded=False)
+    current = schema.current_revision(db)
+    print(f"{db.display_url}: {current or 'empty'} (newest: {schema.SCHEMA_HEAD})")
+    return EXIT_OK if current == schema.SCHEMA_HEAD else EXIT_PARTIAL
+
+
+def cmd_config_check(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Load the settings, report every problem or print them (secrets masked)."""
+    from wo_tui.config import describe, locate_config
+
+    settings = runtime.settings
+    path, why = locate_config(runtime.config_path)
+    print(f"config file: {path or '(none)'} ({why})")
+    print(describe(settings))
+    print("configuration is valid")
+    return EXIT_OK
+
+
+def cmd_config_locate(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Print the config file that would be used, and why."""
+    from wo_tui.config import locate_config
+
+    path, why = locate_config(runtime.config_path)
+    print(f"{path or '(none)'}\t{why}")
+    if path is not None and not path.exists():
+        print(f"wo-tui: {path} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_seed(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Add synthetic technicians, orders and events."""
+    from wo_tui.core.seed import seed_events, seed_orders
+
+    if args.orders < 0 or args.events < 0:
+        raise CommandError("--orders and --events must be 0 or more")
+    ctx = runtime.context()
+    made = seed_orders(ctx, args.orders, seed=args.seed)
+    events = seed_events(ctx, args.events, seed=args.seed) if args.events else 0
+    print(f"added {made} orders and {events} events to {ctx.db.display_url}")
+    return EXIT_OK
+
+
+def cmd_tech_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Add a technician or partner provider."""
+    from wo_tui.core.assignees import add_assignee
+
+    try:
+        add_assignee(runtime.context(), args.name, args.kind, args.email, args.phone)
+    except WorkOrderError as exc:
+        raise CommandError.from_service(exc) from None
+    print(f"added {args.kind} {args.name}")
+    return EXIT_OK
+
+
+def cmd_tech_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    """List technicians and partners."""
+    from wo_tui.core.assignees import list_assignees
+
+    with runtime.database().read() as conn:
+        rows = list_assignees(conn, include_inactive=args.all)
+    write_rows(
+        ("name", "kind", "email", "phone", "active"),
+        ((r["name"], r["kind"], r["email"], r["phone"], r["active"]) for r in rows),
+        args.format,
+    )
+    return EXIT_OK
+
+
+def cmd_tech_active(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Deactivate or reactivate an assignee."""
+    from wo_tui.core.assignees import set_active
+
+    try:
+        set_active(runtime.context(), args.name, args.active)
+    except WorkOrderError as exc:
+        raise CommandError.from_service(exc) from None
+    print(f"{args.name}: {'active' if args.active else 'deactivated'}")
+    return EXIT_OK
+
+
+def cmd_events_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Append a billing event; refuses an event type no rule knows."""
+    from wo_tui.core.events import add_event
+
+    rules = runtime.settings.events.rules
+    kind = args.event_type.strip().lower()
+    if kind not in rules:
+        raise CommandError(
+            f"unknown event type {args.event_type!r}; configured types: {', '.join(sorted(rules))}"
+        )
+    try:
+        event_id = add_event(
+            runtime.context(),
+            kind,
+            external_ref=args.ref,
+            life_support=args.life_support,
+            payload=args.payload,
+            account_number=args.account,
+            customer_name=args.customer,
+            site_address=args.address,
+            site_id=args.site_id,
+            meter_number=args.meter,
+        )
+    except WorkOrderError as exc:
+        raise CommandError.from_service(exc) from None
+    print(f"event {event_id} added ({kind})")
+    return EXIT_OK
+
+
+def cmd_events_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    """List events, newest first."""
+    from wo_tui.core.events import list_events
+
+    status = EventStatus(args.status) if args.status else None
+    with runtime.database().read() as conn:
+        rows = list_events(conn, status=status, limit=args.limit)
+    headers = (
+        "id",
+        "event_type",
+        "external_ref",
+        "status",
+        "attempts",
+        "occurred_at",
+        "site_id",
+        "customer_name",
+        "work_order_id",
+        "last_error",
+    )
+    write_rows(headers, ([r[h] for h in headers] for r in rows), args.format)
+    return EXIT_OK

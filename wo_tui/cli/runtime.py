@@ -1,0 +1,88 @@
+"""What a command needs, built on first use: settings, database, service context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wo_tui.config import Settings, load_settings
+from wo_tui.core.context import Context
+from wo_tui.core.db import Database, connect
+from wo_tui.core.errors import InvalidInput, WorkOrderError
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure to report on stderr with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @classmethod
+    def from_service(cls, exc: WorkOrderError) -> CommandError:
+        """Map a service error: bad input → 2; missing, not allowed or conflict → 1."""
+        if isinstance(exc, InvalidInput):
+            lines = [f"{field}: {msg}" for field, msg in exc.problems.items()]
+            return cls("invalid input\n  " + "\n  ".join(lines), EXIT_USAGE)
+        return cls(str(exc), EXIT_PARTIAL)
+
+
+class Runtime:
+    """Lazily loads settings and connects, so `--help` and `config locate` stay instant."""
+
+    def __init__(self, config_path: str | None, db_url: str | None) -> None:
+        self.config_path = Path(config_path) if config_path else None
+        self.db_url = db_url
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The loaded settings (raises ConfigError)."""
+        if self._settings is None:
+            overrides: dict[str, Any] = {}
+            if self.db_url:
+                overrides["database"] = {"url": self.db_url}
+            self._settings = load_settings(self.config_path, overrides=overrides)
+        return self._settings
+
+    def database(self, *, upgrade_embedded: bool = True) -> Database:
+        """The connected database; an embedded SQLite one is brought to the newest schema,
+        a server database must already be there (`wo-tui db upgrade`)."""
+        if self._db is None:
+            from wo_tui.core import schema
+
+            settings = self.settings.database
+            self._db = connect(settings.resolved_url(), pool_size=settings.pool_size)
+            if upgrade_embedded:
+                try:
+                    if self._db.is_sqlite:
+                        schema.ensure_current(self._db)
+                    elif schema.current_revision(self._db) != schema.SCHEMA_HEAD:
+                        raise CommandError(
+                            f"the database {self._db.display_url} is not at the current "
+                            "schema; run `wo-tui db upgrade` first"
+                        )
+                except CommandError:
+                    raise
+                except Exception as exc:
+                    raise CommandError(
+                        f"cannot open the database {self._db.display_url}: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                    ) from None
+        return self._db
+
+    def context(self) -> Context:
+        """A service context acting as the configured operator."""
+        address = self.settings.smtp.from_address
+        domain = address.rsplit("@", 1)[-1] if "@" in address else "localhost"
+        return Context(self.database(), self.settings.operator.name, mail_domain=domain)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._db is not None:
+            self._db.dispose()

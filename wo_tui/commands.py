@@ -1,0 +1,44 @@
+"""The command palette: every action of the app with its key."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from wo_tui.keys import ALL_BINDINGS
+
+
+class ActionsProvider(Provider):
+    """Offers each binding's action by its description."""
+
+    def _actions(self) -> list[tuple[str, str, str]]:
+        seen: set[str] = set()
+        found = []
+        for binding in ALL_BINDINGS:
+            if binding.description in seen:
+                continue
+            seen.add(binding.description)
+            action = binding.action if "." in binding.action else f"screen.{binding.action}"
+            if binding.id.startswith("app."):
+                action = f"app.{binding.action}"
+            found.append((binding.description, action, binding.keys.split(",")[0]))
+        return found
+
+    async def discover(self) -> Hits:
+        for description, action, key in self._actions():
+            yield DiscoveryHit(
+                description, partial(self.app.run_action, action), help=f"key: {key}"
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for description, action, key in self._actions():
+            score = matcher.match(description)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(description),
+                    partial(self.app.run_action, action),
+                    help=f"key: {key}",
+                )

@@ -1,0 +1,76 @@
+"""The `events` table: what the billing system writes (see docs/events.md)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from wo_tui.core.context import Context
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.models import events
+from wo_tui.core.sanitize import clean_text
+from wo_tui.core.statuses import EventStatus
+
+EVENT_TEXT_FIELDS = ("account_number", "customer_name", "site_address", "site_id", "meter_number")
+
+
+def add_event(
+    ctx: Context,
+    event_type: str,
+    *,
+    external_ref: str | None = None,
+    occurred_at: datetime | None = None,
+    life_support: bool = False,
+    payload: str | None = None,
+    **fields: str | None,
+) -> int:
+    """Append an event as the billing system would (for scripts, tests and demos)."""
+    unknown = set(fields) - set(EVENT_TEXT_FIELDS)
+    if unknown:
+        raise InvalidInput({name: "is not a column of the events table" for name in unknown})
+    kind = event_type.strip().lower()
+    if not kind:
+        raise InvalidInput({"event type": "an event type is required"})
+    if payload is not None:
+        try:
+            json.loads(payload)
+        except ValueError as exc:
+            raise InvalidInput({"payload": f"not valid JSON ({exc})"}) from None
+    row: dict[str, Any] = {
+        "event_type": kind,
+        "occurred_at": occurred_at or ctx.now(),
+        "external_ref": (external_ref or f"cli-{uuid.uuid4().hex}").strip(),
+        "life_support": life_support,
+        "payload": payload,
+        **{k: (clean_text(v).strip() or None) if v else None for k, v in fields.items()},
+    }
+    try:
+        with ctx.db.write() as conn:
+            return int(conn.execute(insert(events).returning(events.c.id), row).scalar_one())
+    except IntegrityError:
+        raise InvalidInput(
+            {"external ref": f"an event with reference {row['external_ref']!r} already exists"}
+        ) from None
+
+
+def list_events(
+    conn: Connection, *, status: EventStatus | None = None, limit: int | None = None
+) -> list[RowMapping]:
+    """Events, newest first, optionally of one status."""
+    query = select(events).order_by(events.c.id.desc())
+    if status is not None:
+        query = query.where(events.c.status == status.value)
+    if limit:
+        query = query.limit(limit)
+    return list(conn.execute(query).mappings())
+
+
+def count_events(conn: Connection) -> dict[str, int]:
+    """How many events are in each status."""
+    query = select(events.c.status, func.count()).group_by(events.c.status)
+    return {status: int(n) for status, n in conn.execute(query).all()}
