@@ -23,7 +23,10 @@ What it does (figures go to stdout as one table, then the query plans; progress 
 
 Each figure is the median over --runs runs; a run's figure for a read is the median of many
 calls (at least 5, until ~0.25 s or 200 calls). The variants are interleaved inside each run
-so that noise from other jobs on the machine spreads over all of them. The clock is fixed at
+so that noise from other jobs on the machine spreads over all of them. The figures are wall
+time (`time.perf_counter`); the "cpu" column is this process's CPU time (`time.process_time`)
+for the same calls, so a figure inflated by other jobs on a shared machine shows as wall >> cpu.
+The clock is fixed at
 2026-11-26 09:30 UTC (as in the tests), so seeded data and the buckets are reproducible.
 """
 
@@ -88,19 +91,23 @@ def log(message: str) -> None:
 
 def per_call_ms(
     call: Callable[[], Any], *, min_calls: int = 5, max_calls: int = 200, budget_s: float = 0.25
-) -> float:
-    """Median wall time of one call in ms: one untimed warm-up call, then at least
-    `min_calls` timed calls, continuing until `budget_s` has passed or `max_calls` were made."""
+) -> tuple[float, float]:
+    """Median wall time and median CPU time (this process) of one call, in ms: one untimed
+    warm-up call, then at least `min_calls` timed calls, continuing until `budget_s` has passed
+    or `max_calls` were made."""
     call()
-    times: list[float] = []
+    walls: list[float] = []
+    cpus: list[float] = []
     start = time.perf_counter()
-    while len(times) < max_calls:
+    while len(walls) < max_calls:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         call()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= min_calls and time.perf_counter() - start >= budget_s:
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        if len(walls) >= min_calls and time.perf_counter() - start >= budget_s:
             break
-    return statistics.median(times) * 1000
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
 
 
 @dataclass
@@ -114,10 +121,19 @@ class Figure:
     baseline: str | None = None
     """Label of the figure this one is compared with (printed as a ratio)."""
     runs: list[float] = field(default_factory=list)
+    """Wall time (perf_counter) of each run: the figure."""
+    cpu: list[float] = field(default_factory=list)
+    """CPU time of this process (process_time) in each run: wall >> cpu means the run
+    waited (other jobs on the machine, or I/O)."""
 
     @property
     def median(self) -> float:
         return statistics.median(self.runs)
+
+    def record(self, wall: float, cpu: float | None = None) -> None:
+        self.runs.append(wall)
+        if cpu is not None:
+            self.cpu.append(cpu)
 
 
 class Figures:
@@ -144,7 +160,15 @@ class Capture:
         self.engine = engine
         self.statements: list[tuple[str, Any, bool]] = []
 
-    def _on_execute(self, _conn, _cursor, statement, parameters, _context, executemany) -> None:  # type: ignore[no-untyped-def]
+    def _on_execute(
+        self,
+        _conn: Connection,
+        _cursor: Any,
+        statement: str,
+        parameters: Any,
+        _context: Any,
+        executemany: bool,
+    ) -> None:
         self.statements.append((statement, parameters, executemany))
 
     def __enter__(self) -> Capture:
@@ -163,9 +187,10 @@ def compact_sql(sql: str) -> str:
     return sql
 
 
-PROBLEM = re.compile(r"USE TEMP B-TREE|^SCAN (?!CONSTANT)\w+$|^SCAN \w+ USING (?!COVERING)")
-"""Plan lines worth a second look: a sort of the whole result, a full table scan, or a walk of
-a whole non-covering index (the reverse walk in `from_end` is one: it stops after 51 rows)."""
+PROBLEM = re.compile(r"USE TEMP B-TREE|^SCAN (?!CONSTANT)\w+$")
+"""Plan lines that are a problem on a large table: a sort of the whole result (TEMP B-TREE)
+or a full table scan. (`SCAN t USING INDEX` is a walk of an index in its order: cheap when a
+LIMIT stops it early, as in the start and end windows; not when OFFSET makes it skip k rows.)"""
 
 
 def query_plan(conn: Connection, sql: str, parameters: Any) -> list[str]:
@@ -192,12 +217,37 @@ class Plan:
 
 
 def plans_of(
-    conn: Connection, title: str, call: Callable[[], Any], engine: Engine, *, selects_only=False
+    conn: Connection,
+    title: str,
+    call: Callable[[], Any],
+    engine: Engine,
+    *,
+    selects_only: bool = False,
 ) -> list[Plan]:
     """Run `call` once, capturing its statements, and explain each of them."""
     with Capture(engine) as captured:
         call()
     return explain_captured(conn, title, captured.statements, selects_only=selects_only)
+
+
+def statement_summary(statements: Sequence[tuple[str, Any, bool]]) -> str:
+    """'2 x SELECT work_orders, 6 x UPDATE work_orders, ...' in the order first sent."""
+    counts: dict[str, int] = {}
+    for sql, parameters, many in statements:
+        words = sql.split()
+        head = words[0].upper()
+        if head in ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"):
+            continue
+        if head == "SELECT":
+            table = words[words.index("FROM") + 1] if "FROM" in words else "?"
+        elif head == "INSERT":
+            table = words[2]
+        else:
+            table = words[1]
+        rows = f" ({len(parameters):,} rows, executemany)" if many else ""
+        name = f"{head} {table}{rows}"
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{n} x {name}" for name, n in counts.items())
 
 
 def explain_captured(
@@ -254,7 +304,9 @@ def order_count(db: Database) -> int:
             return 0
 
 
-def set_up(args: argparse.Namespace, workdir: Path, figures: Figures) -> tuple[Path, dict]:
+def set_up(
+    args: argparse.Namespace, workdir: Path, figures: Figures
+) -> tuple[Path, dict[str, Any]]:
     """The seeded database file (closed, WAL checkpointed) and facts about it."""
     path = Path(args.db).expanduser().resolve() if args.db else workdir / "seeded.db"
     facts: dict[str, Any] = {"path": path}
@@ -268,14 +320,16 @@ def set_up(args: argparse.Namespace, workdir: Path, figures: Figures) -> tuple[P
         facts["seeded"] = None
     else:
         log(f"seeding {args.orders:,} orders into {path} ...")
+        c0 = time.process_time()
         t0 = time.perf_counter()
         made = seed.seed_orders(ctx, args.orders)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         facts["seeded"] = (made, seconds)
         figures.add("seed", f"seed_orders({made:,}): orders/s (+1 history row each)", "rows/s")
-        figures["seed"].runs.append(made / seconds)
-        figures.add("seed_s", f"seed_orders({made:,}): wall time", "s")
-        figures["seed_s"].runs.append(seconds)
+        figures["seed"].record(made / seconds, made / cpu)
+        figures.add("seed_s", f"seed_orders({made:,}): time", "s")
+        figures["seed_s"].record(seconds, cpu)
     facts["orders"] = order_count(ctx.db)
     ctx.db.dispose()  # the last connection closes: SQLite checkpoints the WAL into the file
     facts["size_mb"] = path.stat().st_size / 1e6
@@ -404,9 +458,9 @@ def bench_reads(path: Path, figures: Figures, runs: int, plans: list[Plan]) -> d
         with db.read() as conn:
             for key, call in timed_calls(conn, *args).items():
                 gc.collect()
-                F[key].runs.append(per_call_ms(call))
+                F[key].record(*per_call_ms(call))
         gc.collect()
-        F["w_read"].runs.append(per_call_ms(window_with_read))
+        F["w_read"].record(*per_call_ms(window_with_read))
     db.dispose()
     return facts
 
@@ -560,7 +614,7 @@ def check_completed(ctx: Context, ids: list[int], *, billing_rows: int) -> None:
 
 def bench_bulk(
     path: Path, workdir: Path, figures: Figures, runs: int, count: int, plans: list[Plan]
-) -> None:
+) -> str:
     """Section 4: the service against the ORM baseline, each run on a fresh copy."""
     ids, warm_id = pick_orders(path, count)
     configure_mappers()
@@ -569,6 +623,7 @@ def bench_bulk(
     F.add("orm", f"  ORM unit of work ({count:,}) + History", "s", baseline="bulk")
     F.add("orm_b", "  ORM unit of work + History + BillingOutbound", "s", baseline="bulk")
     copy = workdir / "run.db"
+    sent = ""
 
     methods: dict[str, tuple[Callable[[Context, list[int]], Any], int]] = {
         "bulk": (service_complete, count + 1),
@@ -587,23 +642,27 @@ def bench_bulk(
             capture = Capture(ctx.db.engine) if run == 0 and key == "bulk" else None
             if capture:
                 capture.__enter__()
+            c0 = time.process_time()
             t0 = time.perf_counter()
             result = method(ctx, ids)
             elapsed = time.perf_counter() - t0
+            cpu = time.process_time() - c0
             if capture:
                 capture.__exit__()
                 with ctx.db.read() as conn:
                     plans.extend(
                         explain_captured(conn, "bulk_complete (statements)", capture.statements)
                     )
+                sent = statement_summary(capture.statements)
             if isinstance(result, status_changes.BatchResult):
                 assert len(result.ids(status_changes.Result.DONE)) == count, result.summary()
             else:
                 assert result == count, result
             check_completed(ctx, ids, billing_rows=billing_rows)
-            F[key].runs.append(elapsed)
+            F[key].record(elapsed, cpu)
             ctx.db.dispose()
             remove_database(copy)
+    return sent
 
 
 # --------------------------------------------------------------------------- output
@@ -620,7 +679,7 @@ def fmt(value: float, unit: str) -> str:
 def print_table(figures: Figures) -> list[str]:
     """The results table; returns the targets missed."""
     missed = []
-    header = ("measure", "median", "unit", "runs min-max", "target", "verdict")
+    header = ("measure", "median", "unit", "runs min-max", "cpu", "target", "verdict")
     lines = []
     for fig in figures.items.values():
         spread = f"{fmt(min(fig.runs), fig.unit)}-{fmt(max(fig.runs), fig.unit)}"
@@ -636,13 +695,14 @@ def print_table(figures: Figures) -> list[str]:
         elif fig.baseline is not None:
             base = figures[fig.baseline]
             verdict = f"x{fig.median / base.median:,.1f} of {base.label.split('(')[0].strip()}"
-        lines.append((fig.label, fmt(fig.median, fig.unit), fig.unit, spread, target, verdict))
+        cpu = fmt(statistics.median(fig.cpu), fig.unit) if fig.cpu else ""
+        lines.append((fig.label, fmt(fig.median, fig.unit), fig.unit, spread, cpu, target, verdict))
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
 
     def row(cells: Sequence[str]) -> str:
         out = []
         for i, cell in enumerate(cells):
-            out.append(cell.rjust(widths[i]) if i in (1, 3) else cell.ljust(widths[i]))
+            out.append(cell.rjust(widths[i]) if i in (1, 3, 4) else cell.ljust(widths[i]))
         return "| " + " | ".join(out) + " |"
 
     print(row(header))
@@ -667,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path, facts = set_up(args, workdir, figures)
         read_facts = bench_reads(path, figures, args.runs, plans)
-        bench_bulk(path, workdir, figures, args.runs, args.bulk, plans)
+        bulk_sent = bench_bulk(path, workdir, figures, args.runs, args.bulk, plans)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -697,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in plan.lines:
             mark = "!!" if PROBLEM.search(line.strip()) else "  "
             print(f"  {mark} {line}")
+    print(f"\nbulk_complete({args.bulk:,}) sent: {bulk_sent}")
     print()
     if missed:
         print("TARGETS MISSED: " + "; ".join(missed))

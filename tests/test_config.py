@@ -312,12 +312,12 @@ def test_bad_operator_name_is_refused(name: str) -> None:
 
 
 def test_describe_shows_every_section_and_masks_secrets(tmp_path: Path) -> None:
-    text = "[smtp]\npassword = 'hunter2'\n[ui.keymap]\n'home.refresh' = 'f5'\n"
+    text = "[smtp]\npassword = 'hunter2'\n[ui.keymap]\n'queue.refresh' = 'f5'\n"
     settings = load_settings(write(tmp_path / "config.toml", text), environ={})
     summary = describe(settings)
     for section in ("[database]", "[smtp]", "[events]", "[events.rules.move_in]", "[ui]"):
         assert section in summary
-    assert "[ui.keymap]" in summary and '"home.refresh" = "f5"' in summary
+    assert "[ui.keymap]" in summary and '"queue.refresh" = "f5"' in summary
     assert "[operator]" in summary and "password = ********" in summary
     assert "hunter2" not in summary and "port = 587 (auto)" in summary
 

@@ -40,15 +40,24 @@ class WoTuiApp(App[None]):
         super().__init__()
         self.settings = settings
         self.ctx = ctx
-        self.theme = settings.ui.theme
         self.set_keymap(dict(settings.ui.keymap))
 
-    COMMANDS: ClassVar = App.COMMANDS | {lambda: _actions_provider()}
-
     def on_mount(self) -> None:
-        from wo_tui.screens.home import HomeScreen
+        from wo_tui.screens.dashboard import DashboardScreen
 
-        self.push_screen(HomeScreen())
+        wanted = self.settings.ui.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(
+                f"Unknown theme {wanted!r} in [ui] theme; using {self.theme}. "
+                f"Themes: {', '.join(sorted(self.available_themes))}",
+                severity="warning",
+                markup=False,
+            )
+        self.push_screen(DashboardScreen())
+
+    COMMANDS: ClassVar = App.COMMANDS | {lambda: _actions_provider()}
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""

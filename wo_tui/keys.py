@@ -25,11 +25,38 @@ APP_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("app.help", "question_mark", "help", "Help"),
 )
 
-HOME_BINDINGS: tuple[KeyBinding, ...] = (
-    KeyBinding("home.close", "q", "app.quit", "Quit"),
-    KeyBinding("home.refresh", "r", "refresh", "Refresh"),
+DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("queue.down", "j,down", "cursor_down", "Down", show=False),
+    KeyBinding("queue.up", "k,up", "cursor_up", "Up", show=False),
+    KeyBinding("queue.page_down", "pagedown,ctrl+f", "page_down", "Page down", show=False),
+    KeyBinding("queue.page_up", "pageup,ctrl+b", "page_up", "Page up", show=False),
+    KeyBinding("queue.first", "g,home", "first", "First row", show=False),
+    KeyBinding("queue.last", "G,end", "last", "Last row", show=False),
+    KeyBinding("queue.column_left", "h,left", "column(-1)", "Column left", show=False),
+    KeyBinding("queue.column_right", "l,right", "column(1)", "Column right", show=False),
+    KeyBinding("queue.mark", "space", "toggle_mark", "Mark"),
+    KeyBinding("queue.range", "V", "range_mode", "Range mark", show=False),
+    KeyBinding("queue.mark_down", "shift+down", "mark_move(1)", "Mark down", show=False),
+    KeyBinding("queue.mark_up", "shift+up", "mark_move(-1)", "Mark up", show=False),
+    KeyBinding("queue.mark_all", "ctrl+a", "mark_all", "Mark all", show=False),
+    KeyBinding("queue.invert", "asterisk", "invert_marks", "Invert marks", show=False),
+    KeyBinding("queue.clear", "escape", "clear", "Clear marks", show=False),
+    KeyBinding("queue.complete", "c", "complete", "Complete"),
+    KeyBinding("queue.cancel", "x", "cancel", "Cancel"),
+    KeyBinding("queue.undo", "u", "undo", "Undo"),
+    KeyBinding("queue.filter", "slash", "filter", "Filter"),
+    KeyBinding("queue.sort", "o", "sort(False)", "Sort", show=False),
+    KeyBinding("queue.sort_reverse", "O", "sort(True)", "Sort reverse", show=False),
+    KeyBinding("queue.command", "colon", "command", "Command", show=False),
+    KeyBinding("queue.closed", "t", "toggle_closed", "Closed too"),
+    KeyBinding("queue.refresh", "r", "refresh", "Refresh", show=False),
+    KeyBinding("queue.close", "q", "app.quit", "Quit"),
+    *(
+        KeyBinding(f"queue.bucket_{n}", str(n), f"bucket({n - 1})", f"Bucket {n}", show=False)
+        for n in range(1, 8)
+    ),
 )
 
-ALL_BINDINGS: tuple[KeyBinding, ...] = APP_BINDINGS + HOME_BINDINGS
+ALL_BINDINGS: tuple[KeyBinding, ...] = APP_BINDINGS + DASHBOARD_BINDINGS
 
 BINDING_IDS: frozenset[str] = frozenset(b.id for b in ALL_BINDINGS)

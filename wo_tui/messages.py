@@ -8,11 +8,13 @@ from datetime import datetime
 from textual.message import Message
 
 from wo_tui.core.queue import BucketCounts
+from wo_tui.queue_view import Snapshot
 
 
 @dataclass
-class QueueCounted(Message):
-    """The open queue's bucket counts were read (posted from a worker thread)."""
+class QueueRefreshed(Message):
+    """The dashboard's rows and counts were read again (posted from a worker thread)."""
 
+    snapshot: Snapshot
     counts: BucketCounts
     at: datetime

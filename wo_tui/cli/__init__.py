@@ -8,11 +8,14 @@ Textual is imported only by the commands that open the screen.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from wo_tui.cli import admin, orders
-from wo_tui.cli.runtime import EXIT_USAGE, CommandError, Runtime
+from wo_tui.cli.runtime import EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.config import ConfigError
 
 
@@ -54,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `wo-tui` console script."""
-    sys.exit(run(argv))
+    try:
+        status = run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`wo-tui orders list | head`): stop quietly, as SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 141
+    sys.exit(status)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +82,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"wo-tui: {exc}", file=sys.stderr)
         return exc.status
+    except DBAPIError as exc:  # e.g. a value too long for its column on PostgreSQL
+        print(f"wo-tui: database error: {explain(exc.orig or exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     finally:

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from wo_tui.cli.output import FORMATS, write_rows
-from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime
+from wo_tui.cli.output import FORMATS, plain, write_rows
+from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.statuses import AssigneeKind, EventStatus
 
@@ -117,10 +117,7 @@ def cmd_db_upgrade(runtime: Runtime, args: argparse.Namespace) -> int:
     try:
         before, after = schema.upgrade(db)
     except Exception as exc:
-        raise CommandError(
-            f"cannot upgrade {db.display_url}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]}"
-        ) from None
+        raise CommandError(f"cannot upgrade {db.display_url}: {explain(exc)}") from None
     if before == after:
         print(f"{db.display_url}: already at revision {after}")
     else:
@@ -133,7 +130,10 @@ def cmd_db_current(runtime: Runtime, args: argparse.Namespace) -> int:
     from wo_tui.core import schema
 
     db = runtime.database(upgrade_embedded=False)
-    current = schema.current_revision(db)
+    try:
+        current = schema.current_revision(db)
+    except Exception as exc:  # e.g. the server cannot be reached
+        raise CommandError(f"cannot read {db.display_url}: {explain(exc)}") from None
     print(f"{db.display_url}: {current or 'empty'} (newest: {schema.SCHEMA_HEAD})")
     return EXIT_OK if current == schema.SCHEMA_HEAD else EXIT_PARTIAL
 
@@ -183,7 +183,7 @@ def cmd_tech_add(runtime: Runtime, args: argparse.Namespace) -> int:
         add_assignee(runtime.context(), args.name, args.kind, args.email, args.phone)
     except WorkOrderError as exc:
         raise CommandError.from_service(exc) from None
-    print(f"added {args.kind} {args.name}")
+    print(f"added {args.kind} {plain(args.name).strip()}")
     return EXIT_OK
 
 
@@ -209,7 +209,7 @@ def cmd_tech_active(runtime: Runtime, args: argparse.Namespace) -> int:
         set_active(runtime.context(), args.name, args.active)
     except WorkOrderError as exc:
         raise CommandError.from_service(exc) from None
-    print(f"{args.name}: {'active' if args.active else 'deactivated'}")
+    print(f"{plain(args.name).strip()}: {'active' if args.active else 'deactivated'}")
     return EXIT_OK
 
 
@@ -246,6 +246,8 @@ def cmd_events_list(runtime: Runtime, args: argparse.Namespace) -> int:
     """List events, newest first."""
     from wo_tui.core.events import list_events
 
+    if args.limit is not None and args.limit < 1:
+        raise CommandError("--limit must be 1 or more")
     status = EventStatus(args.status) if args.status else None
     with runtime.database().read() as conn:
         rows = list_events(conn, status=status, limit=args.limit)

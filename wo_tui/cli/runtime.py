@@ -15,6 +15,12 @@ EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 
 
+def explain(exc: BaseException) -> str:
+    """An exception as one short line for stderr: its type and the first line of its text."""
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+
+
 class CommandError(Exception):
     """A failure to report on stderr with an exit status."""
 
@@ -57,7 +63,12 @@ class Runtime:
             from wo_tui.core import schema
 
             settings = self.settings.database
-            self._db = connect(settings.resolved_url(), pool_size=settings.pool_size)
+            try:
+                self._db = connect(settings.resolved_url(), pool_size=settings.pool_size)
+            except Exception as exc:  # an unknown driver, an SQLite path that cannot be made
+                raise CommandError(
+                    f"cannot open the database {settings.display_url()}: {explain(exc)}"
+                ) from None
             if upgrade_embedded:
                 try:
                     if self._db.is_sqlite:
@@ -71,8 +82,7 @@ class Runtime:
                     raise
                 except Exception as exc:
                     raise CommandError(
-                        f"cannot open the database {self._db.display_url}: "
-                        f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                        f"cannot open the database {self._db.display_url}: {explain(exc)}"
                     ) from None
         return self._db
 

@@ -18,7 +18,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9
 def check_email(address: str) -> str:
     """A single plain address (no display name, no line breaks), or InvalidInput."""
     value = address.strip()
-    if has_line_break(address) or not _EMAIL.match(value) or ".." in value:
+    if len(value) > 254 or has_line_break(address) or not _EMAIL.match(value) or ".." in value:
         raise InvalidInput({"email": f"{clean_text(value)!r} is not an email address"})
     return value
 
@@ -31,6 +31,10 @@ def add_assignee(
     problems: dict[str, str] = {}
     if not clean_name:
         problems["name"] = "a name is required"
+    elif len(clean_name) > 120:
+        problems["name"] = f"at most 120 characters (this has {len(clean_name)})"
+    if phone and len(phone.strip()) > 40:
+        problems["phone"] = "at most 40 characters"
     try:
         kind = AssigneeKind(str(kind).lower())
     except ValueError:

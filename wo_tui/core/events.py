@@ -17,6 +17,15 @@ from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import EventStatus
 
 EVENT_TEXT_FIELDS = ("account_number", "customer_name", "site_address", "site_id", "meter_number")
+LIMITS = {
+    "event_type": 60,
+    "external_ref": 120,
+    "account_number": 60,
+    "customer_name": 200,
+    "site_address": 400,
+    "site_id": 40,
+    "meter_number": 60,
+}
 
 
 def add_event(
@@ -49,6 +58,13 @@ def add_event(
         "payload": payload,
         **{k: (clean_text(v).strip() or None) if v else None for k, v in fields.items()},
     }
+    too_long = {
+        name.replace("_", " "): f"at most {limit} characters"
+        for name, limit in LIMITS.items()
+        if row.get(name) and len(row[name]) > limit
+    }
+    if too_long:
+        raise InvalidInput(too_long)
     try:
         with ctx.db.write() as conn:
             return int(conn.execute(insert(events).returning(events.c.id), row).scalar_one())

@@ -24,11 +24,11 @@ from sqlalchemy import (
     Text,
     Time,
     false,
-    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from wo_tui.core.sql import utc_now
 from wo_tui.core.statuses import OPEN_STATUSES, WorkOrderStatus
 
 NAMING_CONVENTION = {
@@ -78,7 +78,7 @@ class Assignee(Base):
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=utc_now())
 
 
 class Event(Base):
@@ -102,7 +102,7 @@ class Event(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
-    received_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(DateTime, server_default=utc_now())
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
     work_order_id: Mapped[int | None] = mapped_column(Integer)
     """The order this event made (or was linked to); not a foreign key, to keep the two
@@ -193,6 +193,8 @@ class WorkOrder(Base):
         Index(
             "ix_work_orders_open_due",
             "due_date",
+            "priority",
+            "id",
             sqlite_where=text(OPEN_STATUS_SQL),
             postgresql_where=text(OPEN_STATUS_SQL),
         ),

@@ -6,6 +6,9 @@ import re
 
 from wo_tui.core.errors import InvalidInput
 
+MAX_ORDER_ID = 2**31 - 1
+"""The largest id the integer primary key holds on every supported database."""
+
 _NUMBER = re.compile(r"^\s*(?:WO-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
 
 
@@ -19,4 +22,12 @@ def parse_number(text: str) -> int:
     match = _NUMBER.match(text)
     if not match or int(match.group(1)) == 0:
         raise InvalidInput({"number": f"{text!r} is not a work-order number (e.g. WO-000123)"})
-    return int(match.group(1))
+    order_id = int(match.group(1))
+    if order_id > MAX_ORDER_ID:
+        raise InvalidInput(
+            {
+                "number": f"{text.strip()!r} is beyond the largest work-order number "
+                f"{format_number(MAX_ORDER_ID)}"
+            }
+        )
+    return order_id

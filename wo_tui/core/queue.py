@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    and_,
     bindparam,
     false,
     func,
@@ -27,12 +26,14 @@ from sqlalchemy import (
 )
 
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.models import assignees, open_status_clause, status_is, work_orders
-from wo_tui.core.numbers import format_number
+from wo_tui.core.models import (
+    assignees,
+    open_status_clause,
+    status_is,
+    work_orders,
+)
+from wo_tui.core.numbers import MAX_ORDER_ID, format_number
 from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
-
-MAX_ORDER_ID = 2**31 - 1
-"""The largest id the integer primary key holds on every supported database."""
 
 Bucket = Literal["all", "new", "setup", "sent", "on_hold", "overdue", "due_today"]
 BUCKETS: tuple[Bucket, ...] = ("all", "new", "setup", "sent", "on_hold", "overdue", "due_today")
@@ -168,6 +169,7 @@ QUEUE_COLUMNS = (
     work_orders.c.version,
 )
 
+
 SORT_KEYS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "priority": (work_orders.c.priority, work_orders.c.due_date, work_orders.c.id),
     "due": (work_orders.c.due_date, work_orders.c.priority, work_orders.c.id),
@@ -271,7 +273,9 @@ def _base(flt: QueueFilter, today: date, *columns: Any, with_assignee: bool = Fa
     query = select(*columns).select_from(work_orders)
     if with_assignee or flt.assignee:
         query = query.outerjoin(assignees, assignees.c.id == work_orders.c.assignee_id)
-    return query.where(and_(*_where(flt, today)))
+    # where(*clauses), not where(and_(*clauses)): an empty and_() is deprecated (and refused
+    # by future SQLAlchemy) for a filter with no clause at all (closed orders included).
+    return query.where(*_where(flt, today))
 
 
 @dataclass(frozen=True)
@@ -291,11 +295,13 @@ def fetch_window(
     *,
     after: tuple[Any, ...] | None = None,
     before: tuple[Any, ...] | None = None,
+    at_or_after: tuple[Any, ...] | None = None,
     from_end: bool = False,
     limit: int = 50,
 ) -> Window:
-    """Up to `limit` rows after the cursor `after` (or before `before`, or the last rows
-    with `from_end`), in the sort order. Reads at most limit + 1 rows."""
+    """Up to `limit` rows after the cursor `after` (or from `at_or_after` inclusive, or
+    before `before`, or the last rows with `from_end`), in the sort order. Reads at most
+    limit + 1 rows."""
     key = SORT_KEYS[sort.column]
     backwards = before is not None or from_end
     descending = sort.descending != backwards
@@ -304,6 +310,9 @@ def fetch_window(
     if cursor is not None:
         row_key, bound = tuple_(*key), tuple_(*_bind(cursor))
         query = query.where(row_key < bound if descending else row_key > bound)
+    elif at_or_after is not None:
+        row_key, bound = tuple_(*key), tuple_(*_bind(at_or_after))
+        query = query.where(row_key <= bound if descending else row_key >= bound)
     query = query.order_by(*[(k.desc() if descending else k.asc()) for k in key]).limit(limit + 1)
     rows = [QueueRow(**r) for r in conn.execute(query).mappings()]
     more = len(rows) > limit
@@ -311,7 +320,27 @@ def fetch_window(
     if backwards:
         rows.reverse()
         return Window(rows, has_before=more, has_after=before is not None)
-    return Window(rows, has_before=after is not None, has_after=more)
+    return Window(rows, has_before=after is not None or at_or_after is not None, has_after=more)
+
+
+def find_row(conn: Connection, flt: QueueFilter, today: date, order_id: int) -> QueueRow | None:
+    """The queue row of one order if the filter matches it."""
+    query = _base(flt, today, *QUEUE_COLUMNS, with_assignee=True).where(
+        work_orders.c.id == order_id
+    )
+    found = conn.execute(query).mappings().first()
+    return QueueRow(**found) if found else None
+
+
+def count_before(
+    conn: Connection, flt: QueueFilter, sort: SortOrder, today: date, key: tuple[Any, ...]
+) -> int:
+    """How many matching rows sort before `key` (the position of the row with that key)."""
+    row_key, bound = tuple_(*SORT_KEYS[sort.column]), tuple_(*_bind(key))
+    query = _base(flt, today, func.count(), with_assignee=sort.column == "assignee").where(
+        row_key > bound if sort.descending else row_key < bound
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def _bind(values: tuple[Any, ...]) -> list[Any]:

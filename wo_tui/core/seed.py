@@ -91,6 +91,14 @@ TECHNICIANS = [
 ]
 STATUS_MIX = [("NEW", 30), ("SETUP", 20), ("SENT", 25), ("ON_HOLD", 5)]
 CLOSED_MIX = [("COMPLETED", 15), ("CANCELLED", 5)]
+SOURCES = {
+    "RECONNECT": ("move_in", "payment_received", "manual"),
+    "DISCONNECT": ("move_out", "non_payment", "manual"),
+    "SPECIAL_READ": ("special_read_request",),
+    "FINAL_READ": ("final_read_request", "move_out"),
+    "METER_INVESTIGATION": ("meter_investigation_request", "manual"),
+}
+"""Where orders of each type plausibly come from (the default event rules, or by hand)."""
 EVENT_TYPES = ["move_in", "move_out", "special_read_request", "final_read_request"]
 
 
@@ -153,6 +161,13 @@ def seed_orders(
             conn.execute(insert(work_orders), orders)
             conn.execute(insert(history), trail)
         made += size
+    if ctx.db.engine.dialect.name == "postgresql":
+        # The ids were given explicitly: move the id sequence past them.
+        with ctx.db.write() as conn:
+            conn.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('work_orders', 'id'), "
+                "(SELECT max(id) FROM work_orders))"
+            )
     return made
 
 
@@ -182,7 +197,7 @@ def _order(
         if rng.random() < 0.7
         else rng.choice([1, 2, 3]),
         "status": status,
-        "source": rng.choice(["manual", "move_in", "move_out", "special_read_request"]),
+        "source": rng.choice(SOURCES.get(order_type.code, ("manual",))),
         "account_number": f"{rng.randrange(10**7, 10**8)}",
         "customer_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
         "site_address": f"{rng.randrange(1, 400)} {rng.choice(STREETS)}, {suburb} {state} "

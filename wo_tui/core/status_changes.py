@@ -78,6 +78,9 @@ class BatchResult:
     batch_id: str
     action: str
     outcomes: list[OrderOutcome] = field(default_factory=list)
+    versions: dict[int, int] = field(default_factory=dict)
+    """id → version after this batch, for the orders it changed (what undo guards with);
+    for a preview, id → current version of every order found."""
 
     def ids(self, result: Result) -> list[int]:
         """The order ids with the given result."""
@@ -112,7 +115,9 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _read_locked(conn: Connection, ids: Sequence[int]) -> dict[int, RowMapping]:
+def _read_locked(
+    conn: Connection, ids: Sequence[int], *, lock: bool = True
+) -> dict[int, RowMapping]:
     columns = [
         work_orders.c.id,
         work_orders.c.status,
@@ -139,7 +144,7 @@ def _read_locked(conn: Connection, ids: Sequence[int]) -> dict[int, RowMapping]:
             .where(work_orders.c.id.in_(chunk))
             .order_by(work_orders.c.id)
         )
-        if conn.dialect.name == "postgresql":
+        if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update(of=work_orders)
         found.update((row["id"], row) for row in conn.execute(query).mappings())
     return found
@@ -177,48 +182,98 @@ def change_status(
                 eligible.append(row)
             else:
                 outcomes[order_id] = OrderOutcome(order_id, *skip)
-        groups: dict[tuple[tuple[str, Any], ...], list[RowMapping]] = defaultdict(list)
+        changed = _guarded_update(conn, ctx, eligible, target, changes, now) if eligible else []
+        moved = {row["id"] for row in changed}
         for row in eligible:
-            groups[tuple(sorted(changes(row).items()))].append(row)
-        changed: list[RowMapping] = []
-        allowed = [s.value for s in allowed_from(target)]
-        for values, members in groups.items():
-            for chunk in _chunks(members):
-                statement = (
-                    update(work_orders)
-                    .where(
-                        tuple_(work_orders.c.id, work_orders.c.version).in_(
-                            [(r["id"], r["version"]) for r in chunk]
-                        ),
-                        work_orders.c.status.in_(allowed),
-                    )
-                    .values(
-                        {
-                            **dict(values),
-                            "status": target.value,
-                            "version": work_orders.c.version + 1,
-                            "updated_at": now,
-                            "updated_by": ctx.operator,
-                        }
-                    )
-                    .returning(work_orders.c.id)
+            if row["id"] not in moved:
+                outcomes[row["id"]] = OrderOutcome(
+                    row["id"], Result.CONFLICT, "changed by someone else just now"
                 )
-                done = set(conn.execute(statement).scalars())
-                by_id = {r["id"]: r for r in chunk}
-                changed.extend(by_id[i] for i in done)
-                for row in chunk:
-                    if row["id"] not in done:
-                        outcomes[row["id"]] = OrderOutcome(
-                            row["id"], Result.CONFLICT, "changed by someone else just now"
-                        )
         for row in changed:
             outcomes[row["id"]] = OrderOutcome(row["id"], Result.DONE)
+            batch.versions[row["id"]] = row["version"] + 1
         if changed:
             _write_trail(conn, ctx, batch.batch_id, changed, target, reason, billing_action)
             if after is not None:
                 after(conn, changed)
     batch.outcomes = [outcomes[i] for i in order_ids]
     return batch
+
+
+def preview(
+    ctx: Context,
+    ids: Iterable[int],
+    target: WorkOrderStatus,
+    *,
+    life_support_override: str | None = None,
+) -> BatchResult:
+    """What a change to `target` would do to each order, without changing anything: the
+    outcomes a confirmation shows, and the versions to guard the real change with."""
+    order_ids = _unique(ids)
+    closing = target in (WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED)
+    guard = _life_support_guard(life_support_override) if closing else None
+    result = BatchResult(batch_id="", action=f"to {target.value}")
+    with ctx.db.read() as conn:
+        rows = _read_locked(conn, order_ids, lock=False)
+    for order_id in order_ids:
+        row = rows.get(order_id)
+        skip = _why_not(row, target, guard, None)
+        result.outcomes.append(OrderOutcome(order_id, *(skip or (Result.DONE, ""))))
+        if row is not None:
+            result.versions[order_id] = row["version"]
+    return result
+
+
+def undo(ctx: Context, batch: BatchResult) -> BatchResult:
+    """Undo a batch that closed orders: reopen exactly the orders it changed, unless someone
+    changed one since (then that order is a conflict and stays as it is)."""
+    return reopen(
+        ctx,
+        batch.ids(Result.DONE),
+        f"undo of the batch that {batch.action} {len(batch.ids(Result.DONE))} orders",
+        expected_versions=batch.versions,
+    )
+
+
+def _guarded_update(
+    conn: Connection,
+    ctx: Context,
+    eligible: list[RowMapping],
+    target: WorkOrderStatus,
+    changes: Changes,
+    now: Any,
+) -> list[RowMapping]:
+    """Change the eligible orders with guarded statements, one per group of orders that get
+    the same values and per chunk: `UPDATE ... WHERE (id, version) IN (...) AND status IN
+    (<allowed>) RETURNING id`. Returns the orders that really changed."""
+    groups: dict[tuple[tuple[str, Any], ...], list[RowMapping]] = defaultdict(list)
+    for row in eligible:
+        groups[tuple(sorted(changes(row).items()))].append(row)
+    allowed = [s.value for s in allowed_from(target)]
+    done: set[int] = set()
+    for values, members in groups.items():
+        for chunk in _chunks(members):
+            statement = (
+                update(work_orders)
+                .where(
+                    tuple_(work_orders.c.id, work_orders.c.version).in_(
+                        [(r["id"], r["version"]) for r in chunk]
+                    ),
+                    work_orders.c.status.in_(allowed),
+                )
+                .values(
+                    {
+                        **dict(values),
+                        "status": target.value,
+                        "version": work_orders.c.version + 1,
+                        "updated_at": now,
+                        "updated_by": ctx.operator,
+                    }
+                )
+                .returning(work_orders.c.id)
+            )
+            done.update(conn.execute(statement).scalars())
+    return [row for row in eligible if row["id"] in done]
 
 
 def _why_not(
@@ -299,7 +354,7 @@ def _write_trail(
                 "outcome": final[row["id"]]["outcome"],
                 "reason": final[row["id"]]["cancel_reason"]
                 or final[row["id"]]["outcome_reason"]
-                or (reason if billing_action == "REOPENED" else None),
+                or reason,
                 "reading": final[row["id"]]["reading"],
                 "reading_to_follow": bool(final[row["id"]]["reading_to_follow"]),
                 "fee_code": final[row["id"]]["fee_code"],
@@ -342,6 +397,8 @@ def parse_reading(value: str | Decimal | int | float) -> str:
         raise InvalidInput({"reading": f"{value!r} is not a number"}) from None
     if not number.is_finite() or number < 0:
         raise InvalidInput({"reading": "a reading is a number of zero or more"})
+    if len(str(number)) > 40:
+        raise InvalidInput({"reading": "a reading has at most 40 characters"})
     return str(number)
 
 

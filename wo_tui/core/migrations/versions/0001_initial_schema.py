@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from wo_tui.core.sql import utc_now
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -70,7 +72,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("phone", sa.String(length=40), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), server_default=utc_now(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignees")),
         sa.UniqueConstraint("name", name=op.f("uq_assignees_name")),
     )
@@ -91,7 +93,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
-        sa.Column("received_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+        sa.Column("received_at", sa.DateTime(), server_default=utc_now(), nullable=False),
         sa.Column("processed_at", sa.DateTime(), nullable=True),
         sa.Column("work_order_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
@@ -189,7 +191,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_work_orders_assignee", ["assignee_id"], unique=False)
         batch_op.create_index(
             "ix_work_orders_open_due",
-            ["due_date"],
+            ["due_date", "priority", "id"],
             unique=False,
             sqlite_where=sa.text("status IN ('NEW', 'SETUP', 'SENT', 'ON_HOLD')"),
             postgresql_where=sa.text("status IN ('NEW', 'SETUP', 'SENT', 'ON_HOLD')"),

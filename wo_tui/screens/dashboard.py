@@ -1,0 +1,447 @@
+"""The dashboard: the open queue, bucket counts, marking, bulk complete and cancel, undo,
+filter, sort, jump, and a live refresh that keeps the cursor, the marks and the filter."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from wo_tui.app import bindings_for, styles_dir
+from wo_tui.core import queue, status_changes
+from wo_tui.core.context import Context
+from wo_tui.core.errors import InvalidInput, WorkOrderError
+from wo_tui.core.numbers import format_number, parse_number
+from wo_tui.core.queue import BUCKETS, BucketCounts
+from wo_tui.core.status_changes import BatchResult, Result
+from wo_tui.core.statuses import CancelReason, WorkOrderStatus
+from wo_tui.keys import DASHBOARD_BINDINGS
+from wo_tui.messages import QueueRefreshed
+from wo_tui.queue_view import QueueView, Snapshot
+from wo_tui.widgets.queue_table import QueueTable
+
+BUCKET_TITLES = {
+    "all": "All open",
+    "new": "Needs attention",
+    "setup": "Set up",
+    "sent": "Sent",
+    "on_hold": "On hold",
+    "overdue": "Overdue",
+    "due_today": "Due today",
+}
+FRESH_SECONDS = 4.0
+
+
+class DashboardScreen(Screen[None]):
+    """The open queue, where a dispatcher spends the day."""
+
+    CSS_PATH = styles_dir() / "dashboard.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(DASHBOARD_BINDINGS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctx: Context = self.app.ctx  # type: ignore[attr-defined]
+        self.view = QueueView(self.ctx.db, self.ctx.today)
+        self.bucket = "all"
+        self.query_text = ""
+        self.counts = BucketCounts()
+        self.range_anchor: bool = False
+        self.last_batch: BatchResult | None = None
+        self.updated_at: datetime | None = None
+        self._timer: Timer | None = None
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="buckets")
+        yield QueueTable(self.view, self.ctx.today(), id="queue")
+        yield Input(
+            placeholder="filter: words, status:, type:, pri:, tech:, overdue, due:today",
+            id="filter",
+            classes="hidden",
+        )
+        yield Input(placeholder=":123 jumps to WO-000123", id="command", classes="hidden")
+        yield Static("", id="status-line")
+        yield Footer()
+
+    @property
+    def table(self) -> QueueTable:
+        """The queue table widget."""
+        return self.query_one(QueueTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.reload()
+
+    # -- reading (in a thread; the screen is updated from the message) -----------------------
+    def reload(self, *, keep: bool = False) -> None:
+        """Read the queue again: from the top, or (`keep`) around the current rows."""
+        self.read_queue(self.view.snapshot_request(keep=keep))
+
+    @work(thread=True, exclusive=True, group="queue", name="read the queue")
+    def read_queue(self, request: Snapshot) -> None:
+        snapshot = self.view.read(request)
+        with self.ctx.db.read() as conn:
+            counts = queue.count_buckets(conn, self.ctx.today())
+        self.post_message(QueueRefreshed(snapshot, counts, self.ctx.now()))
+
+    def on_queue_refreshed(self, message: QueueRefreshed) -> None:
+        before = {row.id for row in self.view.rows}
+        changed = self.view.apply(message.snapshot)
+        self.counts = message.counts
+        self.updated_at = message.at
+        if message.snapshot.keep and before:
+            fresh = {row.id for row in self.view.rows} - before - self.view.seen
+            if fresh:
+                self.table.fresh |= fresh
+                self.set_timer(FRESH_SECONDS, self._unhighlight)
+        self.view.seen |= {row.id for row in self.view.rows}
+        self.table.today = self.ctx.today()
+        if changed is None:
+            self.table.refresh()
+        else:
+            for index in changed:
+                self.table.refresh_row(index)
+        self.show_buckets()
+        self.show_status()
+        self._arm_timer()
+
+    def _unhighlight(self) -> None:
+        self.table.fresh.clear()
+        self.table.refresh()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        interval = self.app.settings.ui.refresh_interval_seconds  # type: ignore[attr-defined]
+        self._timer = self.set_timer(interval, lambda: self.reload(keep=True), name="refresh")
+
+    def show_buckets(self) -> None:
+        """Repaint the bucket bar (after a read; not on every key)."""
+        parts: list[Content] = []
+        for n, bucket in enumerate(BUCKETS, start=1):
+            text = f" {n} {BUCKET_TITLES[bucket]} {getattr(self.counts, bucket):,} "
+            style = "reverse bold" if bucket == self.bucket else ""
+            if bucket == "overdue" and self.counts.overdue:
+                style += " $error"
+            parts.append(Content.styled(text, style.strip()) if style else Content(text))
+        self.query_one("#buckets", Static).update(Content("│").join(parts))
+
+    def show_status(self) -> None:
+        """Repaint the status line: marks, counts, position, sort, filter, last read."""
+        updated = (
+            self.updated_at.replace(tzinfo=UTC).astimezone().strftime("%H:%M:%S")
+            if self.updated_at
+            else "-"
+        )
+        status = (
+            f"{len(self.view.marks):,} marked / {self.view.total:,} shown / "
+            f"{self.counts.all:,} open"
+        )
+        sort = self.view.sort
+        extras = [
+            f"row {self.view.position + 1:,}" if self.view.rows else "no rows",
+            f"{'▼' if sort.descending else '▲'}{sort.column}",
+        ]
+        if self.view.filter.include_closed:
+            extras.append("closed too")
+        if self.range_anchor:
+            extras.append("RANGE (V ends)")
+        if self.query_text:
+            extras.append(f"/{self.query_text}")
+        extras.append(updated)
+        self.query_one("#status-line", Static).update(
+            Content.assemble((status, "bold"), " │ ", " │ ".join(extras))
+        )
+
+    # -- moving -----------------------------------------------------------------------------
+    def _move(self, delta: int, *, page: bool = False) -> None:
+        view = self.view
+        old_top, old_cursor, old_id = view.first_index + view.top, view.position, view.current_id
+        if page:
+            view.page(1 if delta > 0 else -1)
+        else:
+            view.move(delta)
+        if self.range_anchor:
+            view.mark_between(old_id, view.current_id)
+        if view.first_index + view.top != old_top or self.range_anchor:
+            self.table.refresh()
+        else:
+            self.table.refresh_row(old_cursor - view.first_index)
+            self.table.refresh_row(view.cursor)
+        self.show_status()
+
+    def action_cursor_down(self) -> None:
+        """Move down a row."""
+        self._move(1)
+
+    def action_cursor_up(self) -> None:
+        """Move up a row."""
+        self._move(-1)
+
+    def action_page_down(self) -> None:
+        """Move down a screen."""
+        self._move(1, page=True)
+
+    def action_page_up(self) -> None:
+        """Move up a screen."""
+        self._move(-1, page=True)
+
+    def action_first(self) -> None:
+        """Jump to the first row."""
+        self.view.load_start()
+        self.table.refresh()
+        self.show_status()
+
+    def action_last(self) -> None:
+        """Jump to the last row."""
+        self.view.load_end()
+        self.table.refresh()
+        self.show_status()
+
+    def action_column(self, delta: int) -> None:
+        """Move the column cursor (what `o` sorts by)."""
+        self.table.column_index += delta
+        self.table.refresh_header()
+
+    # -- marking ----------------------------------------------------------------------------
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the row and move down."""
+        self.view.toggle_mark()
+        self.table.refresh_row(self.view.cursor)
+        self._move(1)
+
+    def action_range_mode(self) -> None:
+        """Start (or stop) marking every row the cursor passes."""
+        self.range_anchor = not self.range_anchor
+        if self.range_anchor and self.view.current_id is not None:
+            self.view.marks.add(self.view.current_id)
+            self.table.refresh_row(self.view.cursor)
+        self.show_status()
+
+    def action_mark_move(self, delta: int) -> None:
+        """Mark the row and the next one (shift+arrows)."""
+        if self.view.current_id is not None:
+            self.view.marks.add(self.view.current_id)
+        self._move(delta)
+        if self.view.current_id is not None:
+            self.view.marks.add(self.view.current_id)
+        self.table.refresh()
+        self.show_status()
+
+    def action_mark_all(self) -> None:
+        """Mark every order the filter matches, on screen or not."""
+        count = self.view.mark_all_matching()
+        self.table.refresh()
+        self.show_status()
+        self.notify(f"{count:,} orders matching the filter are marked")
+
+    def action_invert_marks(self) -> None:
+        """Swap marked and unmarked among the orders the filter matches."""
+        self.view.invert_marks()
+        self.table.refresh()
+        self.show_status()
+
+    def action_clear(self) -> None:
+        """Esc: close an open input box, else leave range marking, else clear the marks."""
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.add_class("hidden")
+            self.table.focus()
+            return
+        if self.range_anchor:
+            self.range_anchor = False
+        else:
+            self.view.marks.clear()
+        self.table.refresh()
+        self.show_status()
+
+    # -- bulk actions -----------------------------------------------------------------------
+    def _targets(self) -> list[int]:
+        targets = self.view.targets()
+        if not targets:
+            self.notify("Nothing to act on: the queue is empty.", severity="warning")
+        return targets
+
+    def action_complete(self) -> None:
+        """Complete the marked orders (or the cursor row), after a confirmation."""
+        ids = self._targets()
+        if not ids:
+            return
+        preview = status_changes.preview(self.ctx, ids, WorkOrderStatus.COMPLETED)
+        skipped = [(o.number, o.detail) for o in preview.outcomes if o.result is not Result.DONE]
+        will = len(ids) - len(skipped)
+        if len(ids) == 1 and not skipped:
+            self._run_complete(ids, preview.versions)
+            return
+        reads = " Read types are completed with 'reading to follow'." if will else ""
+        self.app.push_screen(
+            self._confirm("Complete", will, skipped, f"No emails are sent.{reads}"),
+            lambda yes: self._run_complete(ids, preview.versions) if yes else None,
+        )
+
+    def _confirm(self, verb: str, will: int, skipped: list[tuple[str, str]], note: str):
+        from wo_tui.screens.confirm import ConfirmBulkScreen
+
+        title = f"{verb} {will:,} order{'s' if will != 1 else ''}?"
+        return ConfirmBulkScreen(title, will, skipped, note)
+
+    def _run_complete(self, ids: list[int], versions: dict[int, int]) -> None:
+        self._finish(
+            lambda: status_changes.bulk_complete(self.ctx, ids, expected_versions=versions)
+        )
+
+    def action_cancel(self) -> None:
+        """Cancel the marked orders (or the cursor row) with a reason code."""
+        from wo_tui.screens.cancel_reason import CancelReasonScreen
+
+        ids = self._targets()
+        if not ids:
+            return
+
+        def chosen(answer: tuple[CancelReason, str] | None) -> None:
+            if answer is None:
+                return
+            reason, note = answer
+            preview = status_changes.preview(self.ctx, ids, WorkOrderStatus.CANCELLED)
+            skipped = [
+                (o.number, o.detail) for o in preview.outcomes if o.result is not Result.DONE
+            ]
+            will = len(ids) - len(skipped)
+
+            def run(yes: bool | None) -> None:
+                if yes:
+                    self._finish(
+                        lambda: status_changes.bulk_cancel(
+                            self.ctx,
+                            ids,
+                            reason,
+                            note=note or None,
+                            expected_versions=preview.versions,
+                        )
+                    )
+
+            self.app.push_screen(
+                self._confirm(
+                    "Cancel", will, skipped, f"Reason: {reason.label}. No emails are sent."
+                ),
+                run,
+            )
+
+        self.app.push_screen(CancelReasonScreen(len(ids)), chosen)
+
+    def _finish(self, call) -> None:
+        from wo_tui.screens.outcome import BatchOutcomeScreen
+
+        try:
+            batch: BatchResult = call()
+        except WorkOrderError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        done = set(batch.ids(Result.DONE))
+        self.view.marks -= done
+        if done:
+            self.last_batch = batch
+        self.reload(keep=True)
+        if len(batch.outcomes) == 1 and batch.all_done:
+            self.notify(f"{batch.outcomes[0].number} {batch.action}", markup=False)
+        else:
+            self.app.push_screen(BatchOutcomeScreen(batch))
+
+    def action_undo(self) -> None:
+        """Undo the last bulk action: reopen exactly what it closed."""
+        batch = self.last_batch
+        if batch is None:
+            self.notify("Nothing to undo.", severity="warning")
+            return
+        result = status_changes.undo(self.ctx, batch)
+        self.last_batch = None
+        self.reload(keep=True)
+        self.notify(
+            f"Undo: {result.summary()}",
+            markup=False,
+            severity="information" if result.all_done else "warning",
+        )
+
+    # -- filter, sort, jump -----------------------------------------------------------------
+    def action_filter(self) -> None:
+        """Open the live filter."""
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.value = self.query_text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter":
+            return
+        try:
+            flt = queue.parse_filter(event.value, include_closed=self.view.filter.include_closed)
+        except InvalidInput as exc:
+            event.input.border_subtitle = "; ".join(exc.problems.values())
+            return
+        event.input.border_subtitle = ""
+        self.query_text = event.value
+        self.view.filter = flt.with_bucket(self.bucket)  # type: ignore[arg-type]
+        self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.add_class("hidden")
+        self.table.focus()
+        if event.input.id == "command":
+            self.run_command(event.value)
+
+    def action_sort(self, descending: bool) -> None:
+        """Sort by the cursor column (O: reverse)."""
+        self.view.sort = queue.SortOrder(self.table.cursor_column.key, descending)
+        self.table.refresh_header()
+        self.reload()
+
+    def action_toggle_closed(self) -> None:
+        """Show closed orders too (or only open ones again)."""
+        flt = self.view.filter
+        self.view.filter = replace(flt, include_closed=not flt.include_closed)
+        self.reload()
+
+    def action_bucket(self, index: int) -> None:
+        """Show one bucket of the queue."""
+        self.bucket = BUCKETS[index]
+        base = queue.parse_filter(self.query_text, include_closed=self.view.filter.include_closed)
+        self.view.filter = base.with_bucket(self.bucket)
+        self.reload()
+
+    def action_command(self) -> None:
+        """Open the command line (`:123` jumps to WO-000123)."""
+        box = self.query_one("#command", Input)
+        box.remove_class("hidden")
+        box.value = ""
+        box.focus()
+
+    def run_command(self, text: str) -> None:
+        """Run one command-line entry."""
+        command = text.strip().removeprefix(":").strip()
+        if not command:
+            return
+        try:
+            order_id = parse_number(command)
+        except InvalidInput:
+            self.notify(f"Unknown command {command!r}; try :123", severity="warning", markup=False)
+            return
+        if self.view.jump_to(order_id):
+            self.table.refresh()
+            self.show_status()
+        else:
+            self.notify(
+                f"{format_number(order_id)} is not in this view (check the filter and bucket)",
+                severity="warning",
+            )
+
+    def action_refresh(self) -> None:
+        """Read the queue again now."""
+        self.reload(keep=True)
