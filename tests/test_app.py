@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import NOW
 
 from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
@@ -18,6 +17,8 @@ from wo_tui.core.db import Database
 from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.screens.help import HelpScreen
 from wo_tui.terminal import apply_color_mode
+
+from conftest import NOW
 
 
 def _app(db: Database, **ui: object) -> WoTuiApp:

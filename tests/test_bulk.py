@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NOW
 from sqlalchemy import func, insert, select, update
 
 from wo_tui.core import status_changes
@@ -35,6 +34,8 @@ from wo_tui.core.status_changes import (
     unassign,
 )
 from wo_tui.core.statuses import CancelReason, Outcome, WorkOrderStatus
+
+from conftest import NOW
 
 ADDR = {"account_number": "40012345", "site_address": "1 Pitt St", "meter_number": "M100"}
 FEES = {

@@ -6,11 +6,12 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -160,9 +161,8 @@ def mixed_orders(db: Database) -> dict[str, int]:
             },
         ],
     )
-    return dict(
-        zip(["misc", "read_sent", "ls_disconnect", "read_setup", "held", "later", "closed"], ids)
-    )
+    roles = ["misc", "read_sent", "ls_disconnect", "read_setup", "held", "later", "closed"]
+    return dict(zip(roles, ids, strict=True))
 
 
 def db_orders(db: Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -206,13 +206,13 @@ def dashboard(app: WoTuiApp) -> DashboardScreen:
 
 
 def table(app: WoTuiApp) -> QueueTable:
-    return app.screen.query_one(QueueTable) if isinstance(app.screen, DashboardScreen) else _under(app)
+    return (
+        app.screen.query_one(QueueTable) if isinstance(app.screen, DashboardScreen) else _under(app)
+    )
 
 
 def _under(app: WoTuiApp) -> QueueTable:
-    return next(s for s in app.screen_stack if isinstance(s, DashboardScreen)).query_one(
-        QueueTable
-    )
+    return next(s for s in app.screen_stack if isinstance(s, DashboardScreen)).query_one(QueueTable)
 
 
 def lines(app: WoTuiApp) -> list[str]:
@@ -1164,6 +1164,48 @@ async def test_question_mark_opens_help_with_the_dashboard_keys(db: Database) ->
             assert description in shown, description
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DashboardScreen.show_status joins all seven buckets on one line with full titles; "
+    "at 80 columns the bar is cut after '6', hiding the Overdue and Due today counts",
+)
+async def test_bucket_bar_fits_80_columns(db: Database, ctx: Context) -> None:
+    seed_orders(ctx, 60, seed=11)
+    with db.read() as conn:
+        counts = count_buckets(conn, TODAY)
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.screen._compositor.render_strips()[0].text
+        for key, count in enumerate(
+            [
+                counts.all,
+                counts.new,
+                counts.setup,
+                counts.sent,
+                counts.on_hold,
+                counts.overdue,
+                counts.due_today,
+            ],
+            start=1,
+        ):
+            assert re.search(rf"\b{key}\b[^│]*\b{count}\b", bar), (key, count, bar)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="queue_table.layout fills columns greedily by `keep`: at 80 columns the Site "
+    "address (keep 4, too wide) is dropped but the less important Scheduled (keep 5) is shown",
+)
+async def test_narrow_terminal_drops_the_least_important_columns_first(db: Database) -> None:
+    add_orders(db, [{}])
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        header = lines(app)[0]
+        assert "Scheduled" not in header or "Site address" in header, header
 
 
 @pytest.mark.parametrize("key", ["q", "Q", "ctrl+q"])

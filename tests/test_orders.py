@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import NOW
 from sqlalchemy import func, insert, select, update
 
 from wo_tui.core.clock import fixed_clock
@@ -25,6 +24,8 @@ from wo_tui.core.orders import (
     order_notes,
 )
 from wo_tui.core.status_changes import bulk_complete, mark_sent
+
+from conftest import NOW
 
 FULL = {"account_number": "40012345", "site_address": "12 George St, Newtown NSW 2042"}
 FULL_READ = {**FULL, "meter_number": "M1234567"}

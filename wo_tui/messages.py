@@ -7,14 +7,22 @@ from datetime import datetime
 
 from textual.message import Message
 
-from wo_tui.core.queue import BucketCounts
+from wo_tui.core.queue import BucketCounts, QueueFilter
 from wo_tui.queue_view import Snapshot
 
 
 @dataclass
 class QueueRefreshed(Message):
-    """The dashboard's rows and counts were read again (posted from a worker thread)."""
+    """The dashboard's rows were read again (posted from a worker thread)."""
 
     snapshot: Snapshot
-    counts: BucketCounts
     at: datetime
+
+
+@dataclass
+class QueueCounted(Message):
+    """The matches of a filter and the bucket counts were counted (from a worker thread)."""
+
+    filter: QueueFilter
+    total: int
+    counts: BucketCounts

@@ -144,8 +144,10 @@ class QueueView:
         limit = max(len(self.rows), 3 * self.height) if keep else 2 * self.height
         return Snapshot(self.filter, self.sort, keep and start is not None, start, limit)
 
-    def read(self, request: Snapshot) -> Snapshot:
-        """Run a request (safe in a thread: touches only the database)."""
+    def read(self, request: Snapshot, *, with_total: bool = True) -> Snapshot:
+        """Run a request (safe in a thread: touches only the database). Without the total
+        the rows come back at once even when counting the matches takes long (a text
+        filter scans the table); `total` is then -1."""
         today = self.today()
         with self.db.read() as conn:
             window = queue.fetch_window(
@@ -165,7 +167,7 @@ class QueueView:
                     limit=request.limit,
                     from_end=True,
                 )
-            total = queue.count_matching(conn, request.filter, today)
+            total = queue.count_matching(conn, request.filter, today) if with_total else -1
         return replace(request, window=window, total=total)
 
     def apply(self, snapshot: Snapshot) -> list[int] | None:
@@ -174,7 +176,8 @@ class QueueView:
         since it was asked for) is ignored."""
         if snapshot.window is None or (snapshot.filter, snapshot.sort) != (self.filter, self.sort):
             return []
-        self.total = snapshot.total
+        if snapshot.total >= 0:
+            self.total = snapshot.total
         window = snapshot.window
         if not snapshot.keep:
             self._replace(window, first_index=0, cursor=0)

@@ -361,22 +361,23 @@ class BucketCounts:
 
 
 def count_buckets(conn: Connection, today: date) -> BucketCounts:
-    """All bucket counts in one statement; each is a count over one partial index."""
+    """All bucket counts in one statement, each a count over one small partial index:
+    'all' is the sum of the four statuses, 'overdue' is all minus those due today or later
+    (fewer index entries to count than those overdue)."""
     due = work_orders.c.due_date
 
     def count(*conditions: ColumnElement[bool]) -> Any:
         return select(func.count()).select_from(work_orders).where(*conditions).scalar_subquery()
 
     open_rows = open_status_clause()
-    by_status = [count(status_is(s.value)) for s in OPEN_STATUSES]
     query = select(
-        count(open_rows),
-        *by_status,
-        count(open_rows, due < bindparam("today_lt", today)),
+        *(count(status_is(s.value)) for s in OPEN_STATUSES),
+        count(open_rows, due >= bindparam("today_ge", today)),
         count(open_rows, due == bindparam("today_eq", today)),
     )
-    row = conn.execute(query).one()
-    return BucketCounts(*(int(v) for v in row))
+    new, setup, sent, on_hold, not_overdue, due_today = (int(v) for v in conn.execute(query).one())
+    total = new + setup + sent + on_hold
+    return BucketCounts(total, new, setup, sent, on_hold, total - not_overdue, due_today)
 
 
 def count_matching(conn: Connection, flt: QueueFilter, today: date) -> int:

@@ -41,7 +41,7 @@ from wo_tui.core.statuses import (
 )
 
 CHUNK = 5_000
-"""Orders per statement: two bound parameters each stays well below SQLite's limit."""
+"""Orders per statement: three bound parameters each stays below SQLite's limit (32,766)."""
 
 LIFE_SUPPORT_SKIP = (
     "life-support site: a disconnection is never closed in bulk; "
@@ -256,6 +256,9 @@ def _guarded_update(
             statement = (
                 update(work_orders)
                 .where(
+                    # The id list lets SQLite find the rows by primary key; the (id,
+                    # version) pairs are the lost-update guard.
+                    work_orders.c.id.in_([r["id"] for r in chunk]),
                     tuple_(work_orders.c.id, work_orders.c.version).in_(
                         [(r["id"], r["version"]) for r in chunk]
                     ),

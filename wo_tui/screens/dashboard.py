@@ -24,7 +24,7 @@ from wo_tui.core.queue import BUCKETS, BucketCounts
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
 from wo_tui.keys import DASHBOARD_BINDINGS
-from wo_tui.messages import QueueRefreshed
+from wo_tui.messages import QueueCounted, QueueRefreshed
 from wo_tui.queue_view import QueueView, Snapshot
 from wo_tui.widgets.queue_table import QueueTable
 
@@ -87,15 +87,18 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue", name="read the queue")
     def read_queue(self, request: Snapshot) -> None:
-        snapshot = self.view.read(request)
+        # Rows first (a keyset window is quick), then the counts (a text filter's count
+        # scans the table): the screen shows the rows without waiting for the count.
+        self.post_message(QueueRefreshed(self.view.read(request, with_total=False), self.ctx.now()))
+        today = self.ctx.today()
         with self.ctx.db.read() as conn:
-            counts = queue.count_buckets(conn, self.ctx.today())
-        self.post_message(QueueRefreshed(snapshot, counts, self.ctx.now()))
+            total = queue.count_matching(conn, request.filter, today)
+            counts = queue.count_buckets(conn, today)
+        self.post_message(QueueCounted(request.filter, total, counts))
 
     def on_queue_refreshed(self, message: QueueRefreshed) -> None:
         before = {row.id for row in self.view.rows}
         changed = self.view.apply(message.snapshot)
-        self.counts = message.counts
         self.updated_at = message.at
         if message.snapshot.keep and before:
             fresh = {row.id for row in self.view.rows} - before - self.view.seen
@@ -109,6 +112,12 @@ class DashboardScreen(Screen[None]):
         else:
             for index in changed:
                 self.table.refresh_row(index)
+        self.show_status()
+
+    def on_queue_counted(self, message: QueueCounted) -> None:
+        if message.filter == self.view.filter:
+            self.view.total = message.total
+        self.counts = message.counts
         self.show_buckets()
         self.show_status()
         self._arm_timer()

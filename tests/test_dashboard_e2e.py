@@ -1,0 +1,181 @@
+"""The real `wo-tui` command in a pseudo-terminal: keys in, bytes out, the database after.
+
+SQLite only (the command opens a file); each run takes a few seconds."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+from sqlalchemy import insert, select
+
+from wo_tui.core.context import Context
+from wo_tui.core.db import Database
+from wo_tui.core.models import history, work_orders
+from wo_tui.core.orders import create_order
+
+from conftest import NOW, PG_URL
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the command is run on an SQLite file")
+
+TIMEOUT = 15
+ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[P^_][^\x1b]*\x1b\\|.)")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment: no WO_TUI_* settings, a private home, a known terminal."""
+    home = tmp_path / "home"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "USER": "e2e-dispatcher",
+        "LOGNAME": "e2e-dispatcher",
+    }
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        Path(env[name]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _spawn(db_url: str, tmp_path: Path, *, width: int = 120) -> pexpect.spawn[Any]:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "wo_tui", "--db", db_url],
+        env=_env(tmp_path),
+        cwd=str(tmp_path),
+        dimensions=(30, width),
+        timeout=TIMEOUT,
+    )
+
+
+def _plain(output: bytes) -> str:
+    return ANSI.sub(b"", output).decode("utf-8", "replace")
+
+
+def _finish(child: pexpect.spawn[Any], output: list[bytes]) -> bytes:
+    child.expect(pexpect.EOF)
+    output.append(child.before or b"")
+    child.close()
+    return b"".join(output)
+
+
+def test_mark_two_complete_confirm_and_quit(
+    db: Database, ctx: Context, db_url: str, tmp_path: Path
+) -> None:
+    ids = [
+        create_order(ctx, {"type_code": "MISC", "site_address": f"{i} Pty St", "priority": p})
+        for i, p in enumerate([1, 2, 3, 3], start=1)
+    ]
+    first, second = ids[0], ids[1]  # High, then Medium: the top two rows
+    child = _spawn(db_url, tmp_path)
+    output: list[bytes] = []
+
+    def expect(text: str) -> None:
+        child.expect_exact(text.encode())
+        output.extend([child.before or b"", child.after or b""])
+
+    try:
+        expect("WO-000001")
+        expect("0 marked / 4 shown / 4 open")
+        child.send(" ")
+        expect("1 marked / 4 shown / 4 open")
+        child.send(" ")
+        expect("2 marked / 4 shown / 4 open")
+        child.send("c")
+        expect("Complete 2 orders?")
+        child.send("y")
+        expect("2 completed, 0 skipped, 0 conflicts")
+        child.send("\x1b")
+        expect("0 marked / 2 shown / 2 open")
+        child.send("q")
+        captured = _finish(child, output)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    assert child.exitstatus == 0, _plain(b"".join(output))[-2000:]
+    text = _plain(captured)
+    assert "Traceback" not in text and "Error" not in text, text[-2000:]
+
+    with db.read() as conn:
+        rows = dict(conn.execute(select(work_orders.c.id, work_orders.c.status)).all())
+        trail = conn.execute(
+            select(history.c.work_order_id, history.c.actor).where(
+                history.c.new_value == "COMPLETED"
+            )
+        ).all()
+    assert rows == {first: "COMPLETED", second: "COMPLETED", ids[2]: "NEW", ids[3]: "NEW"}
+    assert sorted(trail) == [(first, "e2e-dispatcher"), (second, "e2e-dispatcher")]
+
+
+HOSTILE = [
+    {
+        "customer_name": "A\x1b]52;c;SGVsbG8=\x07",  # OSC 52: would set the clipboard
+        "site_address": "Z\x1b[2J\x1b[31mred",  # CSI: clear the screen, colour
+        "meter_number": "M\x1bP+q\x1b\\",  # DCS
+    },
+    {"customer_name": "[link=http://x]Bob", "site_address": "[@click=app.quit]Eve"},
+]
+
+
+def test_data_never_sends_escape_sequences_to_the_terminal(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    with db.write() as conn:
+        conn.execute(
+            insert(work_orders),
+            [
+                {
+                    "id": n,
+                    "type_code": "MISC",
+                    "priority": 1,
+                    "status": "NEW",
+                    "source": "manual",
+                    "created_at": NOW,
+                    "created_by": "seed",
+                    "service_time": "any",
+                    "due_date": NOW.date() + timedelta(days=3),
+                    "updated_at": NOW,
+                    "updated_by": "seed",
+                    "version": 1,
+                    "meter_number": None,
+                    **fields,
+                }
+                for n, fields in enumerate(HOSTILE, start=1)
+            ],
+        )
+    child = _spawn(db_url, tmp_path, width=160)  # wide enough for the site / meter column
+    output: list[bytes] = []
+    try:
+        child.expect_exact(b"2 shown")
+        output.extend([child.before or b"", child.after or b""])
+        child.send(" ")  # mark the first row: it is drawn again
+        child.expect_exact(b"1 marked")
+        output.extend([child.before or b"", child.after or b""])
+        child.send("q")
+        captured = _finish(child, output)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    assert child.exitstatus == 0
+    # Shown literally, without its control characters ...
+    assert b"A]52;c;SGVsbG8=" in captured
+    assert b"Z[2J[31mred" in captured
+    # ... and never as the sequences themselves.
+    assert b"\x1b]52" not in captured
+    assert b"\x1b[2J\x1b[31mred" not in captured and b"Z\x1b[2J" not in captured
+    assert b"MP+q\\" in captured
+    assert b"\x1bP+q" not in captured
+    assert b"[link=http://x]Bob" in captured and b"[@click=app.quit]Eve" in captured
+    assert b"\x1b]8;" not in captured  # no hyperlink
