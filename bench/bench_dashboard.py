@@ -58,6 +58,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
+import hashlib
 import importlib.util
 import json
 import os
@@ -286,11 +288,35 @@ def choose_bulk_filter(path: Path, target: int) -> tuple[str, int]:
     return chosen
 
 
+PACKAGE_COPY: Path | None = None
+"""Where the copy of the package that every run measures is (see `copy_package`)."""
+
+
+def copy_package(workdir: Path) -> tuple[Path, str, str]:
+    """Copy `wo_tui` and `styles` (compiled) for every run to import through PYTHONPATH, so
+    that all runs measure the same code even if the working tree is edited meanwhile.
+    Returns the folder, a fingerprint of the sources and the time of the newest one."""
+    src = workdir / "src"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "wo_tui", src / "wo_tui", ignore=ignore)
+    shutil.copytree(ROOT / "styles", src / "styles", ignore=ignore)
+    compileall.compile_dir(src / "wo_tui", quiet=1)
+    digest = hashlib.sha1()
+    newest = 0.0
+    for file in sorted((ROOT / "wo_tui").rglob("*")) + sorted((ROOT / "styles").rglob("*")):
+        if file.is_file() and "__pycache__" not in file.parts:
+            digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+            newest = max(newest, file.stat().st_mtime)
+    return src, digest.hexdigest()[:12], f"{datetime.fromtimestamp(newest):%Y-%m-%d %H:%M:%S}"
+
+
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WO_TUI_", "TEXTUAL"))}
     env["TERM"] = "xterm-256color"
     env.pop("COLORTERM", None)
     env.pop("NO_COLOR", None)
+    if PACKAGE_COPY is not None:
+        env["PYTHONPATH"] = str(PACKAGE_COPY)
     return env
 
 
@@ -411,6 +437,8 @@ class FrameProbe:
 
         self.app = app
         self.frames = 0
+        self.start = self.last_frame = Lap.now()
+        """When the last timed key was posted; the clocks at the last frame."""
         self.encode_s: list[float] = []
         self.waiters: list[tuple[Callable[[Any], bool], asyncio.Future[Lap]]] = []
         original = app._display
@@ -425,10 +453,11 @@ class FrameProbe:
             now = time.perf_counter()
             self.encode_s.append(now - t0)
             self.frames += 1
+            self.last_frame = Lap(now, time.process_time())
             for waiter in list(self.waiters):
                 predicate, future = waiter
                 if not future.done() and predicate(screen):
-                    future.set_result(Lap(now, time.process_time()))
+                    future.set_result(self.last_frame)
                     self.waiters.remove(waiter)
 
         app._display = display
@@ -439,15 +468,17 @@ class FrameProbe:
         self.waiters.append((predicate, future))
         return future
 
-    async def settle(self) -> None:
-        """Untimed: wait until no worker runs and no frame came for SETTLE_S."""
+    async def settle(self) -> Lap:
+        """Wait until no worker runs, nothing is left to draw and no frame came for SETTLE_S;
+        returns the time from the last timed key to the last frame: when everything the key
+        caused (e.g. counts read after the rows) had been painted."""
         while True:
             frames = self.frames
             await asyncio.sleep(SETTLE_S)
             busy = any(not w.is_finished for w in self.app.workers)
             drawn = screen_settled(self.app.screen)
             if self.frames == frames and drawn and not busy and not self.waiters:
-                return
+                return self.last_frame - self.start
 
     def post_key(self, key: str) -> None:
         """Post a key as the terminal driver would (what `Pilot.press` does, minus its sleeps)."""
@@ -463,16 +494,16 @@ class FrameProbe:
     ) -> Lap:
         """Wall and CPU seconds from posting `key` until the first frame where `done(screen)`."""
         future = self.expect(done)
-        start = Lap.now()
+        self.start = Lap.now()
         self.post_key(key)
-        return await asyncio.wait_for(future, timeout) - start
+        return await asyncio.wait_for(future, timeout) - self.start
 
     async def call(self, action: Callable[[], Any], done: Callable[[Any], bool]) -> Lap:
         """Wall and CPU seconds from calling `action` until the first frame where `done`."""
         future = self.expect(done)
-        start = Lap.now()
+        self.start = Lap.now()
         action()
-        return await asyncio.wait_for(future, STEP_TIMEOUT_S) - start
+        return await asyncio.wait_for(future, STEP_TIMEOUT_S) - self.start
 
 
 class Lap(NamedTuple):
@@ -609,8 +640,9 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
             for _ in range(2 * view.height):
                 target, top = view.position + 1, view.first_index + view.top
                 lap = await probe.key("down", d.shows(lambda t=target: view.position == t))
-                times.add("down" if view.first_index + view.top == top else "down_scroll", lap)
-                await probe.settle()
+                op = "down" if view.first_index + view.top == top else "down_scroll"
+                times.add(op, lap)
+                times.add(f"{op}+", await probe.settle())
 
         # page down, from the top, as far as the repetitions go
         await reset_top()
@@ -619,15 +651,15 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
             times.add(
                 "page_down", await probe.key("pagedown", d.shows(lambda s=start: view.position > s))
             )
-            await probe.settle()
+            times.add("page_down+", await probe.settle())
 
         # G and g, alternately
         last = view.total - 1
         while not budget_reached(times, "end", reps, budget_s):
             times.add("end", await probe.key("G", d.shows(lambda: view.position == last)))
-            await probe.settle()
+            times.add("end+", await probe.settle())
             times.add("start", await probe.key("g", d.shows(lambda: view.position == 0)))
-            await probe.settle()
+            times.add("start+", await probe.settle())
 
         # space: mark the row and move down
         await reset_top()
@@ -637,7 +669,7 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
                 lambda m=marks, t=target: len(view.marks) == m + 1 and view.position == t
             )
             times.add("mark", await probe.key("space", done))
-            await probe.settle()
+            times.add("mark+", await probe.settle())
         probe.post_key("escape")  # clear the marks
         await probe.settle()
         assert not view.marks
@@ -653,7 +685,7 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
                 text = FILTER_WORD[:n]
                 check = d.applied_since(len(d.applied), lambda s, t=text: s.filter.text == t)
                 times.add("filter_char", await probe.key(text[-1], d.shows(check)))
-                await probe.settle()
+                times.add("filter_char+", await probe.settle())
         filtered = view.total
         box.value = ""
         await probe.settle()
@@ -672,14 +704,14 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
                 lambda s, w=descending: (s.sort.column, s.sort.descending) == (SORT_COLUMN, w),
             )
             times.add("sort", await probe.key(key, d.shows(check)))
-            await probe.settle()
+            times.add("sort+", await probe.settle())
             descending = not descending
 
         # r: re-read around the current rows (what the refresh timer does every 5 s)
         while not budget_reached(times, "refresh", reps, budget_s):
             check = d.applied_since(len(d.applied), lambda s: s.keep)
             times.add("refresh", await probe.key("r", d.shows(check)))
-            await probe.settle()
+            times.add("refresh+", await probe.settle())
         rss = ru_maxrss_mb()
         db = worker_reads(view, ctx, filtered)
     ctx.db.dispose()
@@ -788,8 +820,9 @@ async def table_keystrokes(
             for _ in range(2 * height):
                 target, top = table.cursor_row + 1, table.scroll_y
                 lap = await probe.key("down", shows(lambda t=target: table.cursor_row == t))
-                times.add("down" if table.scroll_y == top else "down_scroll", lap)
-                await probe.settle()
+                op = "down" if table.scroll_y == top else "down_scroll"
+                times.add(op, lap)
+                times.add(f"{op}+", await probe.settle())
 
         await reset_top()
         while not budget_reached(times, "page_down", reps, budget_s):
@@ -798,14 +831,14 @@ async def table_keystrokes(
                 "page_down",
                 await probe.key("pagedown", shows(lambda s=start: table.cursor_row > s)),
             )
-            await probe.settle()
+            times.add("page_down+", await probe.settle())
 
         last = table.row_count - 1
         while not budget_reached(times, "end", reps, budget_s):
             times.add("end", await probe.key("ctrl+end", shows(lambda: table.cursor_row == last)))
-            await probe.settle()
+            times.add("end+", await probe.settle())
             times.add("start", await probe.key("ctrl+home", shows(lambda: table.cursor_row == 0)))
-            await probe.settle()
+            times.add("start+", await probe.settle())
 
         await reset_top()
         while not budget_reached(times, "mark", reps, budget_s):
@@ -818,7 +851,7 @@ async def table_keystrokes(
             times.add(
                 "mark", await probe.call(mark, shows(lambda t=row + 1: table.cursor_row == t))
             )
-            await probe.settle()
+            times.add("mark+", await probe.settle())
 
         descending = False
         while not budget_reached(times, "sort", reps, max(budget_s, 20.0)):
@@ -828,7 +861,7 @@ async def table_keystrokes(
                     lambda w=descending: table.sort(SORT_COLUMN, reverse=w), shows(lambda: True)
                 ),
             )
-            await probe.settle()
+            times.add("sort+", await probe.settle())
             descending = not descending
         rss = ru_maxrss_mb()
     return {
@@ -887,6 +920,7 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
         matching = view.total
         inner.clear()
 
+        begin = Lap.now()
         t_marked = await probe.key("ctrl+a", d.shows(lambda: len(view.marks) == matching))
         t_confirm = await probe.key(
             "c", lambda s: isinstance(s, ConfirmBulkScreen) and screen_settled(s)
@@ -906,8 +940,9 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
         total = t_marked + t_confirm + t_done
         outcome = app.screen.outcome
         done = len(outcome.ids(status_changes.Result.DONE))
-        left = view.total
         await probe.settle()
+        everything = probe.last_frame - begin  # the counts too, if they come after the rows
+        left = view.total
     ctx.db.dispose()
     return {
         "matching": matching,
@@ -915,6 +950,7 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
         "left": left,
         "total_s": total.wall,
         "total_cpu_s": total.cpu,
+        "all_s": everything.wall,
         "mark_s": t_marked.wall,
         "confirm_s": t_confirm.wall,
         "complete_s": t_done.wall,
@@ -935,8 +971,18 @@ def child_main(args: argparse.Namespace) -> int:
         result = asyncio.run(wo_bulk(db, config, args.filter))
     else:
         raise SystemExit(f"unknown child {args.child}")
+    package = sys.modules.get("wo_tui")
+    result["package"] = str(Path(package.__file__).parent) if package and package.__file__ else ""
     print(json.dumps(result))
     return 0
+
+
+def shown_ms(result: dict[str, Any]) -> dict[str, float]:
+    return {op: round(ms, 1) for op, ms in result["ms"].items() if not op.endswith("+")}
+
+
+def shown_reps(result: dict[str, Any]) -> str:
+    return ", ".join(f"{op} {n}" for op, n in result["reps"].items() if not op.endswith("+"))
 
 
 def run_child(kind: str, *extra: str, timeout: float | None = None) -> dict[str, Any] | None:
@@ -1072,6 +1118,8 @@ def print_table(rows: list[Row], fast_label: str) -> list[str]:
     return missed
 
 
+WORKER_KEYS = ("filter_char", "sort", "refresh")
+"""Keys whose read runs in the dashboard's worker thread."""
 KEY_ROWS = (
     ("down", "key: cursor down, inside the screen (down / j)"),
     ("down_scroll", "key: cursor down, scrolling one row"),
@@ -1131,6 +1179,9 @@ def main(argv: list[str] | None = None) -> int:
 def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
     import textual
 
+    global PACKAGE_COPY
+    PACKAGE_COPY, fingerprint, newest = copy_package(workdir)
+    sys.path.insert(0, str(PACKAGE_COPY))
     path, facts = set_up(args, workdir)
     config = workdir / "empty.toml"
     config.write_text("# bench_dashboard: defaults only\n")
@@ -1158,7 +1209,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
             paint.runs.append(result.seconds)
             paint.cpu.append(result.cpu_s)
             mem_pty.runs.append(result.vmhwm_mb)
-            log(f"  wo-tui {fmt(result.seconds, 's')} s, {fmt(result.vmhwm_mb, 'MB')} MB")
+            log(f"  wo-tui {fmt(result.seconds, 's')}, {fmt(result.vmhwm_mb, 'MB')} MB")
             kinds = [("builtin", paint.table, mem_pty.table)]
             if fast:
                 kinds.append(("fast", paint.fast, mem_pty.fast))
@@ -1167,7 +1218,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
                 result = pty_first_paint(command, TABLE_PAGING)
                 figures.append(result.seconds)
                 memory.append(result.vmhwm_mb)
-                log(f"  {kind} {fmt(result.seconds, 's', PAINT_TIMEOUT_S)} s")
+                log(f"  {kind} {fmt(result.seconds, 's', PAINT_TIMEOUT_S)}")
         rows.append(paint)
 
     key_rows = {op: Row(label, "ms", TARGET_KEY_MS) for op, label in KEY_ROWS}
@@ -1183,7 +1234,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
             result = run_child("keys-wo", "--child-db", str(path), "--config", str(config), *common)
             assert result is not None
             wo_results.append(result)
-            log(f"  {json.dumps(result['ms'])}")
+            log(f"  {result['package']}: {json.dumps(shown_ms(result))}")
             log(f"keystrokes: run {run + 1}/{args.runs}: DataTable with {limit:,} rows")
             base = run_child(
                 "keys-table",
@@ -1197,13 +1248,22 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
             )
             assert base is not None
             table_results.append(base)
-            log(f"  {json.dumps(base['ms'])}")
+            log(f"  {json.dumps(shown_ms(base))}")
         for op, row in key_rows.items():
             row.runs = [r["ms"].get(op) for r in wo_results]
             row.cpu = [r["cpu_ms"].get(op) for r in wo_results]
             if any(op in r["ms"] for r in table_results):
                 row.table = [r["ms"].get(op) for r in table_results]
             rows.append(row)
+            if op in WORKER_KEYS:
+                rows.append(
+                    Row(
+                        "  -> until its last frame (the counts read after the rows too)",
+                        "ms",
+                        runs=[r["ms"].get(f"{op}+") for r in wo_results],
+                        cpu=[r["cpu_ms"].get(f"{op}+") for r in wo_results],
+                    )
+                )
         load.runs = [r["load_s"] for r in wo_results]
         load.cpu = [r["load_cpu_s"] for r in wo_results]
         load.table = [r["load_s"] for r in table_results]
@@ -1220,6 +1280,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
         limit=args.bulk_limit,
     )
     parts = {
+        "all_s": Row("  -> until the last frame (counts read after the rows too)", "s"),
         "mark_s": Row("  ctrl+a (mark all matching) -> repainted", "s"),
         "confirm_s": Row("  c (preview) -> confirmation painted", "s"),
         "complete_s": Row("  y (bulk_complete, reload) -> outcome over the queue", "s"),
@@ -1275,6 +1336,10 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
         f"load average {os.getloadavg()[0]:.1f}; terminal {SIZE[0]}x{SIZE[1]}; "
         f"runs: {args.runs}"
     )
+    print(
+        f"package measured: a copy of wo_tui/ and styles/ taken at the start, fingerprint "
+        f"{fingerprint}, newest file {newest}"
+    )
     seeded = f"seeded in {facts['seed_s']:.0f} s" if facts["seed_s"] else "reused"
     print(
         f"database: {facts['orders']:,} orders, {facts['open']:,} open, "
@@ -1291,8 +1356,8 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
     )
     if wo_results:
         print(
-            f"keystroke repetitions per run: wo-tui {wo_results[0]['reps']}; "
-            f"DataTable {table_results[0]['reps']}; visible rows: wo-tui "
+            f"keystroke repetitions per run: wo-tui {shown_reps(wo_results[0])}; "
+            f"DataTable {shown_reps(table_results[0])}; visible rows: wo-tui "
             f"{wo_results[0]['height']}, DataTable {table_results[0]['height']}"
         )
     done_runs = [r for r in bulk_results if r is not None]

@@ -51,7 +51,10 @@ OPEN = [s.value for s in OPEN_STATUSES]
 
 # -- building the app and the data ---------------------------------------------------------
 def _app(db: Database, **ui: object) -> WoTuiApp:
-    settings = load_settings(None, environ={}, overrides={"ui": {"theme": "textual-dark", **ui}})
+    # The queue refreshes itself every 5 s by default: far apart here, so that only `r` (or
+    # a test that asks for it) reloads in the middle of a test.
+    ui = {"theme": "textual-dark", "refresh_interval_seconds": 600, **ui}
+    settings = load_settings(None, environ={}, overrides={"ui": ui})
     return make_app(settings, Context(db, "dispatcher-a", clock=fixed_clock(NOW)))
 
 
@@ -337,6 +340,10 @@ async def test_page_down_and_up(db: Database, ctx: Context) -> None:
         await pilot.press("pageup", "pageup")  # the second one stops at the top
         assert cursor_number(app) == expected[0]
         assert shown_numbers(app) == expected[:BODY]
+        await pilot.press("ctrl+f")
+        assert cursor_number(app) == expected[step]
+        await pilot.press("ctrl+b")
+        assert cursor_number(app) == expected[0]
 
 
 async def test_g_and_G_go_to_the_first_and_last_order(db: Database, ctx: Context) -> None:
@@ -392,7 +399,7 @@ async def test_h_l_choose_the_column_o_sorts_and_O_reverses(db: Database, ctx: C
         assert shown_numbers(app) == by_customer_desc[:BODY]
         await pilot.press("pagedown")
         assert shown_numbers(app) == by_customer_desc[BODY - 1 : 2 * BODY - 1]
-        await pilot.press("h")
+        await pilot.press("right", "left", "h")
         assert table(app).cursor_column.key == "type"
         await pilot.press("o")
         await settle(pilot)
@@ -706,11 +713,6 @@ async def test_escape_in_the_reason_picker_cancels_nothing(db: Database) -> None
         assert db_orders(db, o.values()) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard.action_cancel always says 'No emails are sent.' but bulk_cancel queues "
-    "a cancellation_notice to the assignee of every SENT order",
-)
 async def test_cancel_confirmation_tells_which_emails_go_out(db: Database) -> None:
     o = mixed_orders(db)
     app = _app(db)
@@ -866,11 +868,6 @@ async def test_bogus_filter_from_the_start_keeps_the_whole_queue(
         assert f"{len(everything)} shown" in counts_part(app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard.on_input_changed passes the current include_closed to parse_filter, so "
-    "closed orders stay shown after a status:completed filter is erased",
-)
 async def test_erasing_a_closed_status_filter_hides_closed_orders_again(db: Database) -> None:
     o = mixed_orders(db)
     app = _app(db)
@@ -938,7 +935,7 @@ async def test_number_keys_pick_buckets(db: Database, ctx: Context) -> None:
             assert shown_numbers(app) == [n(i) for i in ids][:BODY], key
             assert counts_part(app) == f"0 marked / {count} shown / {counts.all} open", key
             bar = str(app.screen.query_one("#buckets", Static).render())
-            assert f" {key} " in bar
+            assert f"{key} " in bar
             if key == "6":
                 assert all("LATE" in line for line in lines(app)[1 : count + 1])
 
@@ -1023,11 +1020,34 @@ async def test_r_refresh_shows_new_orders_and_keeps_cursor_and_marks(
         assert counts_part(app) == f"2 marked / {total} shown / {total} open"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QueueView.snapshot_request(keep=True) re-reads 'at or after' the first buffered "
-    "row, so an order that sorts before it never appears on refresh, even at the top",
-)
+async def test_the_queue_refreshes_itself(db: Database, ctx: Context, db_url: str) -> None:
+    seed_orders(ctx, 30, seed=21)
+    middle = db_orders(db, [queue_ids(db)[5]])[queue_ids(db)[5]]
+    app = _app(db, refresh_interval_seconds=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        other = connect(db_url)
+        try:
+            new_id = create_order(
+                Context(other, "dispatcher-b", clock=fixed_clock(NOW)),
+                {
+                    "type_code": "MISC",
+                    "site_address": "2 New St",
+                    "priority": middle["priority"],
+                    "due_date": middle["due_date"],
+                },
+            )
+        finally:
+            other.dispose()
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if n(new_id) in shown_numbers(app):
+                break
+        await settle(pilot)
+        assert shown_numbers(app) == [n(i) for i in queue_ids(db)][:BODY]
+        assert new_id in table(app).fresh
+
+
 async def test_r_refresh_shows_a_new_order_that_sorts_first(
     db: Database, ctx: Context, db_url: str
 ) -> None:
@@ -1054,11 +1074,6 @@ async def test_r_refresh_shows_a_new_order_that_sorts_first(
         assert shown_numbers(app)[0] == n(new_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QueueView.apply (keep=True) keeps first_index as it was, so 'row N' in the status "
-    "line is wrong once orders before the buffer were closed or added",
-)
 async def test_row_position_stays_true_after_a_refresh(
     db: Database, ctx: Context, db_url: str
 ) -> None:
@@ -1086,12 +1101,6 @@ async def test_row_position_stays_true_after_a_refresh(
         assert f"row {queue_ids(db).index(target) + 1} " in status_line(app)  # row 36
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="same cause as test_r_refresh_shows_a_new_order_that_sorts_first: the refresh after "
-    "an undo reads only from the first row on screen, so reopened orders that sort before it "
-    "stay off screen (until g)",
-)
 async def test_undo_brings_back_rows_that_sort_first_on_screen(db: Database) -> None:
     o = mixed_orders(db)
     top = [o["read_sent"], o["ls_disconnect"], o["read_setup"]]  # the first three rows
@@ -1111,11 +1120,6 @@ async def test_undo_brings_back_rows_that_sort_first_on_screen(db: Database) -> 
         assert {n(o["read_sent"]), n(o["read_setup"])} <= set(shown_numbers(app))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QueueTable._row styles the Due cell of an overdue order with base + the full "
-    "queue-table--overdue style, whose background replaces the cursor's (and fresh) background",
-)
 async def test_cursor_bar_covers_the_due_cell_of_an_overdue_order(db: Database) -> None:
     (late,) = add_orders(db, [{"due_date": TODAY - timedelta(days=2)}])
     app = _app(db)
@@ -1166,11 +1170,6 @@ async def test_question_mark_opens_help_with_the_dashboard_keys(db: Database) ->
         assert isinstance(app.screen, DashboardScreen)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DashboardScreen.show_status joins all seven buckets on one line with full titles; "
-    "at 80 columns the bar is cut after '6', hiding the Overdue and Due today counts",
-)
 async def test_bucket_bar_fits_80_columns(db: Database, ctx: Context) -> None:
     seed_orders(ctx, 60, seed=11)
     with db.read() as conn:
@@ -1194,11 +1193,6 @@ async def test_bucket_bar_fits_80_columns(db: Database, ctx: Context) -> None:
             assert re.search(rf"\b{key}\b[^│]*\b{count}\b", bar), (key, count, bar)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="queue_table.layout fills columns greedily by `keep`: at 80 columns the Site "
-    "address (keep 4, too wide) is dropped but the less important Scheduled (keep 5) is shown",
-)
 async def test_narrow_terminal_drops_the_least_important_columns_first(db: Database) -> None:
     add_orders(db, [{}])
     app = _app(db)
@@ -1335,11 +1329,6 @@ async def test_untrusted_text_is_shown_literally_and_harmlessly(db: Database) ->
     assert set(statuses(db, ids).values()) == {"COMPLETED"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="status_changes._why_not puts the stored updated_by into the conflict detail and "
-    "BatchOutcomeScreen shows it without clean_text: control characters reach the screen",
-)
 async def test_conflict_detail_naming_who_changed_it_is_cleaned(db: Database) -> None:
     o = mixed_orders(db)
     app = _app(db)

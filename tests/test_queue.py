@@ -221,6 +221,8 @@ def test_windows_walk_every_order_once_in_sort_order(
         assert walk_forward(data, flt, sort) == full, flt
         assert walk_backward(data, flt, sort) == full, flt
         with data.ctx.db.read() as conn:
+            assert queue.matching_ids(conn, flt, TODAY) == sorted(full)
+            assert queue.count_matching(conn, flt, TODAY) == len(full)
             last = queue.fetch_window(conn, flt, sort, TODAY, from_end=True, limit=7)
             one_big = queue.fetch_window(conn, flt, sort, TODAY, limit=len(full) + 5)
         assert [r.id for r in last.rows] == full[-7:]

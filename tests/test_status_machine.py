@@ -56,6 +56,7 @@ from wo_tui.core.statuses import (
     CancelReason,
     Outcome,
     WorkOrderStatus,
+    allowed_from,
     can_move,
 )
 
@@ -516,6 +517,27 @@ class StatusMachine(RuleBasedStateMachine):
                 )
             ).scalars()
             assert all(reason and reason.startswith(OVERRIDE) for reason in closes)
+
+
+# The table of domain.md, written out independently of wo_tui.core.statuses.
+DOMAIN_TRANSITIONS = {
+    "NEW": {"SETUP", "COMPLETED", "CANCELLED", "ON_HOLD"},
+    "SETUP": {"NEW", "SENT", "COMPLETED", "CANCELLED", "ON_HOLD"},
+    "SENT": {"SETUP", "ON_HOLD", "COMPLETED", "CANCELLED"},
+    "ON_HOLD": {"NEW", "SETUP", "COMPLETED", "CANCELLED"},
+    "COMPLETED": {"NEW"},
+    "CANCELLED": {"NEW"},
+}
+
+
+def test_the_machine_is_the_table_of_domain_md() -> None:
+    """`can_move` is the oracle of the state machine below, so check it against the
+    domain's table first."""
+    for current in WorkOrderStatus:
+        for target in WorkOrderStatus:
+            allowed = target.value in DOMAIN_TRANSITIONS[current.value]
+            assert can_move(current, target) is allowed, (current, target)
+            assert (current in allowed_from(target)) is allowed, (current, target)
 
 
 def test_status_machine(request: pytest.FixtureRequest, tmp_path: Path) -> None:

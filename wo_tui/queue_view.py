@@ -34,6 +34,8 @@ class Snapshot:
     limit: int
     window: queue.Window | None = None
     total: int = 0
+    first_index: int = 0
+    """Position of the window's first row in the whole filtered queue."""
 
 
 @dataclass
@@ -139,36 +141,36 @@ class QueueView:
 
     # -- reading in a worker thread ---------------------------------------------------------
     def snapshot_request(self, *, keep: bool) -> Snapshot:
-        """What to read: the current rows again (`keep`) or the top of the queue."""
-        start = self.sort.key_of(self.rows[0]) if keep and self.rows else None
+        """What to read: the current rows again (`keep`) or the top of the queue. A refresh
+        reads from the top when the buffer starts there: an order that now sorts first (a
+        new urgent one, or one reopened by undo) must show up."""
+        start = None
+        if keep and self.rows and self.first_index:
+            start = self.sort.key_of(self.rows[0])
         limit = max(len(self.rows), 3 * self.height) if keep else 2 * self.height
-        return Snapshot(self.filter, self.sort, keep and start is not None, start, limit)
+        return Snapshot(self.filter, self.sort, keep, start, limit)
 
     def read(self, request: Snapshot, *, with_total: bool = True) -> Snapshot:
         """Run a request (safe in a thread: touches only the database). Without the total
         the rows come back at once even when counting the matches takes long (a text
         filter scans the table); `total` is then -1."""
         today = self.today()
+        flt, sort = request.filter, request.sort
         with self.db.read() as conn:
             window = queue.fetch_window(
-                conn,
-                request.filter,
-                request.sort,
-                today,
-                limit=request.limit,
-                at_or_after=request.start_key if request.keep else None,
+                conn, flt, sort, today, limit=request.limit, at_or_after=request.start_key
             )
-            if request.keep and not window.rows:
-                window = queue.fetch_window(
-                    conn,
-                    request.filter,
-                    request.sort,
-                    today,
-                    limit=request.limit,
-                    from_end=True,
-                )
-            total = queue.count_matching(conn, request.filter, today) if with_total else -1
-        return replace(request, window=window, total=total)
+            first_index = 0
+            if request.start_key is not None:
+                if not window.rows:
+                    window = queue.fetch_window(
+                        conn, flt, sort, today, limit=request.limit, from_end=True
+                    )
+                if window.rows:
+                    key = sort.key_of(window.rows[0])
+                    first_index = queue.count_before(conn, flt, sort, today, key)
+            total = queue.count_matching(conn, flt, today) if with_total else -1
+        return replace(request, window=window, total=total, first_index=first_index)
 
     def apply(self, snapshot: Snapshot) -> list[int] | None:
         """Show a snapshot; returns the buffer indices of visible rows that changed, or
@@ -183,24 +185,22 @@ class QueueView:
             self._replace(window, first_index=0, cursor=0)
             return None
         old_visible = self.visible
+        old_first = self.first_index
         cursor_id = self.current_id
-        cursor_offset = self.cursor - self.top
+        view_start = self.first_index + self.top
         self.rows = list(window.rows)
+        self.has_before = snapshot.first_index > 0
         self.has_after = window.has_after
-        if (
-            not window.has_before
-            and self.first_index
-            and self.rows
-            and self.total <= len(self.rows)
-        ):
-            self.first_index = 0
+        self.first_index = snapshot.first_index
+        # The view stays at the same place in the queue (a new order sorting first shows up
+        # at the top); the cursor stays on its order if that is still in view.
+        self.top = max(view_start - self.first_index, 0)
         ids = [row.id for row in self.rows]
-        if cursor_id in ids:
+        if cursor_id in ids and self.top <= ids.index(cursor_id) < self.top + self.height:
             self.cursor = ids.index(cursor_id)
-            self.top = self.cursor - cursor_offset
         self._clamp()
         new_visible = self.visible
-        if len(new_visible) != len(old_visible):
+        if len(new_visible) != len(old_visible) or old_first != self.first_index:
             return None
         return [
             self.top + i

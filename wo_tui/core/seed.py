@@ -135,7 +135,7 @@ def seed_orders(
     today = ctx.today()
     with ctx.db.read() as conn:
         types = list(order_types(conn).values())
-        tech_ids = list(conn.execute(select(assignees.c.id)).scalars())
+        tech_ids = list(conn.execute(select(assignees.c.id).order_by(assignees.c.id)).scalars())
         next_id = (conn.execute(select(func.max(work_orders.c.id))).scalar() or 0) + 1
     made = 0
     while made < count:

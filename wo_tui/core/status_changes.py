@@ -78,6 +78,8 @@ class BatchResult:
     batch_id: str
     action: str
     outcomes: list[OrderOutcome] = field(default_factory=list)
+    emails: int = 0
+    """For a preview: how many emails the change would queue (cancellation notices)."""
     versions: dict[int, int] = field(default_factory=dict)
     """id → version after this batch, for the orders it changed (what undo guards with);
     for a preview, id → current version of every order found."""
@@ -221,6 +223,9 @@ def preview(
         result.outcomes.append(OrderOutcome(order_id, *(skip or (Result.DONE, ""))))
         if row is not None:
             result.versions[order_id] = row["version"]
+            told = row["status"] == WorkOrderStatus.SENT.value and row["assignee_id"]
+            if skip is None and target is WorkOrderStatus.CANCELLED and told:
+                result.emails += 1
     return result
 
 
@@ -291,7 +296,7 @@ def _why_not(
     if expected is not None and expected != row["version"]:
         return (
             Result.CONFLICT,
-            f"changed by {row['updated_by']} at {row['updated_at']:%Y-%m-%d %H:%M:%S}",
+            f"changed by {clean_text(row['updated_by'])} at {row['updated_at']:%Y-%m-%d %H:%M:%S}",
         )
     status = WorkOrderStatus(row["status"])
     if status is target:

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from wo_tui.app import styles_dir
+from wo_tui.core.sanitize import clean_text
 
 MAX_LISTED = 8
 
@@ -38,7 +39,7 @@ class ConfirmBulkScreen(ModalScreen[bool]):
         if self.skipped:
             lines.append(Content(f"{len(self.skipped)} will be skipped:"))
             for number, why in self.skipped[:MAX_LISTED]:
-                lines.append(Content.assemble("  ", (number, "bold"), f"  {why}"))
+                lines.append(Content.assemble("  ", (number, "bold"), f"  {clean_text(why)}"))
             if len(self.skipped) > MAX_LISTED:
                 lines.append(Content(f"  … and {len(self.skipped) - MAX_LISTED} more"))
         if self.note:

@@ -37,7 +37,27 @@ BUCKET_TITLES = {
     "overdue": "Overdue",
     "due_today": "Due today",
 }
+SHORT_TITLES = {
+    "all": "All",
+    "new": "New",
+    "setup": "Setup",
+    "sent": "Sent",
+    "on_hold": "Hold",
+    "overdue": "Late",
+    "due_today": "Today",
+}
 FRESH_SECONDS = 4.0
+
+
+def _cancel_note(reason: CancelReason, emails: int) -> str:
+    """What a cancel will do beyond the status: its reason and the emails it queues."""
+    if not emails:
+        return f"Reason: {reason.label}. No emails are sent."
+    plural = "s" if emails != 1 else ""
+    return (
+        f"Reason: {reason.label}. {emails} cancellation notice{plural} will be emailed to "
+        "the assignees of orders already sent."
+    )
 
 
 class DashboardScreen(Screen[None]):
@@ -54,6 +74,8 @@ class DashboardScreen(Screen[None]):
         self.query_text = ""
         self.counts = BucketCounts()
         self.range_anchor: bool = False
+        self.show_closed = False
+        """Closed orders shown too (the `t` toggle)."""
         self.last_batch: BatchResult | None = None
         self.updated_at: datetime | None = None
         self._timer: Timer | None = None
@@ -136,7 +158,12 @@ class DashboardScreen(Screen[None]):
         """Repaint the bucket bar (after a read; not on every key)."""
         parts: list[Content] = []
         for n, bucket in enumerate(BUCKETS, start=1):
-            text = f" {n} {BUCKET_TITLES[bucket]} {getattr(self.counts, bucket):,} "
+            count = getattr(self.counts, bucket)
+            if self.size.width >= 140:
+                text = f" {n} {BUCKET_TITLES[bucket]} {count:,} "
+            else:  # 80 columns: short names, large counts in thousands
+                shown = f"{count / 1000:.0f}k" if count >= 10_000 else f"{count:,}"
+                text = f"{n} {SHORT_TITLES[bucket]} {shown}"
             style = "reverse bold" if bucket == self.bucket else ""
             if bucket == "overdue" and self.counts.overdue:
                 style += " $error"
@@ -338,9 +365,7 @@ class DashboardScreen(Screen[None]):
                     )
 
             self.app.push_screen(
-                self._confirm(
-                    "Cancel", will, skipped, f"Reason: {reason.label}. No emails are sent."
-                ),
+                self._confirm("Cancel", will, skipped, _cancel_note(reason, preview.emails)),
                 run,
             )
 
@@ -391,7 +416,7 @@ class DashboardScreen(Screen[None]):
         if event.input.id != "filter":
             return
         try:
-            flt = queue.parse_filter(event.value, include_closed=self.view.filter.include_closed)
+            flt = queue.parse_filter(event.value, include_closed=self.show_closed)
         except InvalidInput as exc:
             event.input.border_subtitle = "; ".join(exc.problems.values())
             return
@@ -414,14 +439,14 @@ class DashboardScreen(Screen[None]):
 
     def action_toggle_closed(self) -> None:
         """Show closed orders too (or only open ones again)."""
-        flt = self.view.filter
-        self.view.filter = replace(flt, include_closed=not flt.include_closed)
+        self.show_closed = not self.show_closed
+        self.view.filter = replace(self.view.filter, include_closed=self.show_closed)
         self.reload()
 
     def action_bucket(self, index: int) -> None:
         """Show one bucket of the queue."""
         self.bucket = BUCKETS[index]
-        base = queue.parse_filter(self.query_text, include_closed=self.view.filter.include_closed)
+        base = queue.parse_filter(self.query_text, include_closed=self.show_closed)
         self.view.filter = base.with_bucket(self.bucket)
         self.reload()
 

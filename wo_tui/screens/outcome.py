@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from wo_tui.app import styles_dir
+from wo_tui.core.sanitize import clean_text
 from wo_tui.core.status_changes import BatchResult, Result
 
 RESULT_STYLE = {Result.DONE: "", Result.SKIPPED: "bold", Result.CONFLICT: "bold reverse"}
@@ -37,7 +38,7 @@ class BatchOutcomeScreen(ModalScreen[None]):
                 (o.number, "bold"),
                 "  ",
                 (o.result.value.upper(), RESULT_STYLE[o.result]),
-                f"  {o.detail}" if o.detail else "",
+                f"  {clean_text(o.detail)}" if o.detail else "",
             )
             for o in [*not_done, *done[:200]]
         ]

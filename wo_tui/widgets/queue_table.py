@@ -61,9 +61,10 @@ def layout(width: int) -> list[tuple[Column, int]]:
     used = 0
     for column in sorted(COLUMNS, key=lambda c: c.keep):
         need = column.width + (GAP if chosen else 0)
-        if used + need <= width:
-            chosen.add(column.key)
-            used += need
+        if used + need > width:
+            break  # a less important column never takes the place of a more important one
+        chosen.add(column.key)
+        used += need
     shown = [c for c in COLUMNS if c.key in chosen]
     spare = max(width - used, 0)
     flexible = [c for c in shown if c.flexible]
@@ -74,6 +75,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
     return [(c, widths[c.key]) for c in shown]
 
 
+PRIORITY_WORDS = {Priority.HIGH: "High", Priority.MEDIUM: "Med", Priority.LOW: "Low"}
 STATUS_WORDS = {"NEW": "NEW", "SETUP": "SET UP", "SENT": "SENT", "ON_HOLD": "HOLD"}
 
 
@@ -86,7 +88,7 @@ def cell_text(row: QueueRow, key: str, today: date, marked: bool) -> str:
     if key == "status":
         return STATUS_WORDS.get(row.status, row.status)
     if key == "priority":
-        return Priority(row.priority).label[:4]
+        return PRIORITY_WORDS[Priority(row.priority)]
     if key == "due":
         late = row.is_overdue(today)
         text = "today" if row.due_date == today else f"{row.due_date:%d %b}"
@@ -210,7 +212,10 @@ class QueueTable(Widget, can_focus=True):
             base = base + self.get_component_rich_style("queue-table--marked")
         if is_cursor:
             base = base + self.get_component_rich_style("queue-table--cursor")
-        overdue = self.get_component_rich_style("queue-table--overdue")
+        # Only the colour and weight of the overdue style: its background would punch a
+        # hole in the cursor bar.
+        late = self.get_component_rich_style("queue-table--overdue")
+        overdue = Style(color=late.color, bold=late.bold)
         segments: list[Segment] = []
         for i, (column, size) in enumerate(self.columns):
             if i:
