@@ -103,3 +103,35 @@ def test_wheel_carries_styles_and_migrations(tmp_path: Path) -> None:
         assert f"wo_tui/styles/{sheet.name}" in names
     assert "wo_tui/core/migrations/versions/0001_initial_schema.py" in names
     assert "wo_tui/core/migrations/script.py.mako" in names
+
+
+async def test_crash_report_shows_no_local_variables(db: Database) -> None:
+    app = _app(db)
+    canary = "CANARY-local-secret-4411"
+
+    def explode() -> None:
+        password = canary
+        raise RuntimeError(f"boom {len(password)}")
+
+    async with app.run_test(size=(80, 24)):
+        try:
+            explode()
+        except RuntimeError:
+            app._fatal_error()  # what Textual calls on an unhandled exception
+        rendered = "".join(
+            segment.text for renderable in app._exit_renderables for segment in renderable.segments
+        )
+    assert "boom 24" in rendered
+    assert canary not in rendered
+
+
+async def test_no_color_renders_an_empty_queue(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.no_color
+        assert app.is_running

@@ -66,6 +66,19 @@ class WoTuiApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception with a traceback that shows no local variables:
+        Textual's default shows them, and they can hold secrets (reliability.md §16)."""
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Any worker that fails becomes a visible error, never a silent one."""
         if event.state is WorkerState.ERROR and event.worker.error is not None:

@@ -181,7 +181,7 @@ class QueueTable(Widget, can_focus=True):
         index = y - 1
         if index >= len(rows):
             if not rows and y == 1:
-                return Strip([Segment(fit("  No orders match.", width))])
+                return Strip([Segment(fit("  No orders match.", width), self.rich_style)])
             return Strip.blank(width, self.rich_style)
         row = rows[index]
         return self._row(row, self.view.top + index == self.view.cursor, width)
