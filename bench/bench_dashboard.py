@@ -7,6 +7,9 @@ Run from the repository root:
 
 Figures go to stdout as one table of medians (progress to stderr). What it does:
 
+0. The package (`wo_tui/`, `styles/`) is copied to the temporary directory at the start and
+   every process of the run imports that copy (PYTHONPATH), so all runs measure the same code
+   even while the working tree is being edited; its fingerprint is printed.
 1. Set-up, once: an SQLite file in a temporary directory, migrated and seeded with
    `seed_orders` so that about --orders orders are OPEN (seed_orders closes ~20%, so
    --orders / 0.8 are seeded). Runs that change data (bulk complete) get a fresh copy.
@@ -31,27 +34,35 @@ Figures go to stdout as one table of medians (progress to stderr). What it does:
    by the compositor for this frame). So the figure includes the action, the message passing,
    any worker-thread query, Textual's frame scheduling, the compositor and the encoding; it
    excludes only the terminal's own drawing. Between repetitions the app is left to settle
-   (no frame for 40 ms, no worker running), untimed. Operations: cursor down (split into moves
-   inside the screen and moves that scroll it), page down, G (end), g (start), space (mark and
-   move down), one character typed in the filter box (the word "kelly", character by
-   character: the filter query runs in the app's worker thread), sort (o / O on the Customer
-   column, alternately) and r (refresh, what the 5 s timer does). The auto-refresh interval is
-   set to an hour so that it never fires during a measurement. The DataTable baseline does
-   the same where it has an equivalent: down, pagedown, ctrl+end, ctrl+home,
-   `update_cell_at` of a mark column plus cursor down, and `sort` by the customer column.
+   (no frame for 40 ms, no worker running, nothing left to draw), untimed; the time from the
+   key to the last frame before it settled is kept too (the "until its last frame" rows: for
+   the keys whose rows and counts are read separately). Operations: cursor down (split into
+   moves inside the screen and moves that scroll it), page down, G (end), g (start), space
+   (mark and move down), one character typed in the filter box (the word "kelly", character
+   by character: the filter query runs in the app's worker thread), sort (o / O on the
+   Customer column, alternately) and r (refresh, what the 5 s timer does) while sorted by
+   customer and in the default order. The auto-refresh interval is set to an hour so that it
+   never fires during a measurement. The DataTable baseline does the same where it has an
+   equivalent: down, pagedown, ctrl+end, ctrl+home, `update_cell_at` of the mark column plus
+   cursor down, and `sort` by the customer column.
 4. Bulk complete, headless, on a fresh copy per run: the filter box is given a filter that
    matches about --bulk open orders (chosen among `type:T status:...` filters; the count is
    printed), then, timed as one: ctrl+a (mark all matching), c (preview; the confirmation
    screen painted), y (bulk_complete, reload, the outcome screen over the repainted queue).
    Each key is posted as soon as the previous step's frame is out, so no human delay is in it.
-5. Memory: ru_maxrss of the headless child after all of section 3 (paging around, end, filter,
-   sort), for wo-tui and for the DataTable baseline; and the pty figures of section 2.
+   A run still going after --bulk-limit seconds is stopped and shown as "> N s".
+5. Memory: the peak RSS (VmHWM) of the headless child after all of section 3 (paging around,
+   end, filter, sort), for wo-tui and for the DataTable baseline; and the pty figures of
+   section 2. (Not ru_maxrss: on Linux a child's ru_maxrss starts at its parent's peak.)
 6. Targets: first paint < 1 s, each keystroke < 30 ms (median), bulk complete of 10,000 < 1.5 s,
    memory < 250 MB. The ratio columns are wo-tui / baseline (below 1: wo-tui is faster).
 
 Each figure is the median over --runs runs; a keystroke run's figure is itself the median of
-its repetitions. textual-fastdatatable and pyinstrument are not project dependencies: install
-textual-fastdatatable into the venv by hand to get its column.
+its repetitions (--reps, fewer when one key's repetitions pass --budget seconds). The "cpu"
+column is the CPU time of wo-tui's process over the same interval (all threads; for the first
+paint from /proc); wall well above cpu means it waited for a core on a busy machine.
+textual-fastdatatable is not a project dependency: install it into the venv by hand to get
+its column.
 """
 
 from __future__ import annotations
@@ -165,6 +176,7 @@ def make_app(rows, kind):
                     data=rows, column_labels=[title for _key, title in COLUMNS],
                     cursor_type="row", render_markup=False,
                 )
+                rows.clear()  # the table has its own (Arrow) copy
             else:
                 yield DataTable(cursor_type="row")
 
@@ -174,6 +186,7 @@ def make_app(rows, kind):
                 for key, title in COLUMNS:
                     table.add_column(title, key=key)
                 table.add_rows(rows)
+                rows.clear()  # the table holds the cells
             table.focus()
 
     return BaselineApp()
@@ -546,8 +559,12 @@ def budget_reached(times: OpTimes, op: str, reps: int, budget_s: float) -> bool:
     return len(done) >= reps or (len(done) >= 5 and sum(x.wall for x in done) > budget_s)
 
 
-def ru_maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb() -> float:
+    """This process's peak resident set size: VmHWM, not ru_maxrss, which on Linux carries
+    over the peak of the process that forked it (exec keeps the larger of the two), so a
+    child started by this benchmark would report at least the parent's size."""
+    peak = vmhwm_mb(os.getpid())
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def wo_app(db_path: Path, config: Path) -> tuple[Any, Any]:
@@ -563,6 +580,14 @@ def wo_app(db_path: Path, config: Path) -> tuple[Any, Any]:
     return make_app(settings, ctx), ctx
 
 
+class Applied(NamedTuple):
+    """What a snapshot the dashboard showed had asked for."""
+
+    filter: Any
+    sort: Any
+    keep: bool
+
+
 class Dashboard:
     """Handles on the dashboard of a running app, and the conditions the probe waits for."""
 
@@ -573,15 +598,16 @@ class Dashboard:
         self.screen: Any = next(s for s in app.screen_stack if isinstance(s, DashboardScreen))
         self.view = self.screen.view
         self.table = self.screen.table
-        self.applied: list[Any] = []
-        """Snapshots shown (the ones that matched the filter and sort when they arrived)."""
+        self.applied: list[Applied] = []
+        """Snapshots shown (the ones that matched the filter and sort when they arrived);
+        only what was asked is kept, not the rows, so the harness adds no memory."""
         apply = self.view.apply
 
         def counting_apply(snapshot: Any) -> Any:
             current = (snapshot.filter, snapshot.sort) == (self.view.filter, self.view.sort)
             result = apply(snapshot)
             if current and snapshot.window is not None:
-                self.applied.append(snapshot)
+                self.applied.append(Applied(snapshot.filter, snapshot.sort, snapshot.keep))
             return result
 
         self.view.apply = counting_apply
@@ -605,6 +631,7 @@ class Dashboard:
 
 async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float) -> dict[str, Any]:
     """Section 3 for wo-tui: latencies of each key, plus what the worker's reads cost."""
+    from wo_tui.core import queue
     from wo_tui.screens.dashboard import DashboardScreen
 
     app, ctx = wo_app(db_path, config)
@@ -707,12 +734,21 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
             times.add("sort+", await probe.settle())
             descending = not descending
 
-        # r: re-read around the current rows (what the refresh timer does every 5 s)
-        while not budget_reached(times, "refresh", reps, budget_s):
-            check = d.applied_since(len(d.applied), lambda s: s.keep)
-            times.add("refresh", await probe.key("r", d.shows(check)))
-            times.add("refresh+", await probe.settle())
-        rss = ru_maxrss_mb()
+        # r: re-read around the current rows (what the refresh timer does every 5 s), first
+        # still sorted by customer, then in the default order (priority, due date, number)
+        for op in ("refresh_sorted", "refresh"):
+            if op == "refresh":
+                while d.table.cursor_column.key != "priority":
+                    probe.post_key("h")
+                    await probe.settle()
+                probe.post_key("o")
+                await probe.settle()
+                assert view.sort == queue.SortOrder(), view.sort
+            while not budget_reached(times, op, reps, budget_s):
+                check = d.applied_since(len(d.applied), lambda s: s.keep)
+                times.add(op, await probe.key("r", d.shows(check)))
+                times.add(f"{op}+", await probe.settle())
+        rss = peak_rss_mb()
         db = worker_reads(view, ctx, filtered)
     ctx.db.dispose()
     return {
@@ -780,7 +816,9 @@ async def table_keystrokes(
 
     base = load_baseline(script)
     rows = base.load_rows(str(db_path), limit)
-    app = base.make_app(rows, "builtin")
+    row_count = len(rows)
+    app = base.make_app(rows, "builtin")  # takes the rows (and empties the list)
+    del rows
     probe = FrameProbe(app)
     times = OpTimes()
     holder: dict[str, Any] = {}
@@ -863,7 +901,7 @@ async def table_keystrokes(
             )
             times.add("sort+", await probe.settle())
             descending = not descending
-        rss = ru_maxrss_mb()
+        rss = peak_rss_mb()
     return {
         "ms": times.medians_ms(),
         "cpu_ms": times.cpu_medians_ms(),
@@ -871,7 +909,7 @@ async def table_keystrokes(
         "load_s": load.wall,
         "load_cpu_s": load.cpu,
         "rss_mb": rss,
-        "rows": len(rows),
+        "rows": row_count,
         "height": height,
     }
 
@@ -1118,7 +1156,7 @@ def print_table(rows: list[Row], fast_label: str) -> list[str]:
     return missed
 
 
-WORKER_KEYS = ("filter_char", "sort", "refresh")
+WORKER_KEYS = ("filter_char", "sort", "refresh", "refresh_sorted")
 """Keys whose read runs in the dashboard's worker thread."""
 KEY_ROWS = (
     ("down", "key: cursor down, inside the screen (down / j)"),
@@ -1129,7 +1167,8 @@ KEY_ROWS = (
     ("mark", "key: mark row and move down (space / update_cell_at)"),
     ("filter_char", f"key: one character typed in the filter ('{FILTER_WORD}')"),
     ("sort", f"key: sort by {SORT_COLUMN} (o, O / DataTable.sort)"),
-    ("refresh", "key: refresh (r; the 5 s timer's work)"),
+    ("refresh", "key: refresh (r; the 5 s timer's work), default order"),
+    ("refresh_sorted", f"key: refresh (r), sorted by {SORT_COLUMN}"),
 )
 
 
@@ -1223,7 +1262,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
 
     key_rows = {op: Row(label, "ms", TARGET_KEY_MS) for op, label in KEY_ROWS}
     load = Row("load -> first frame with rows, in process (headless)", "s")
-    mem = Row("peak RSS after paging/filter/sort (ru_maxrss, headless)", "MB", TARGET_MEM_MB)
+    mem = Row("peak RSS after paging/filter/sort (VmHWM, headless)", "MB", TARGET_MEM_MB)
     encode = Row("  frame encoding to ANSI (render_segments), median frame", "ms")
     wo_results: list[dict[str, Any]] = []
     table_results: list[dict[str, Any]] = []
