@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
@@ -360,13 +360,3 @@ def queue_email(
             "created_by": ctx.operator,
         },
     )
-
-
-def latest_change(conn: Connection, order_id: int) -> tuple[str, datetime] | None:
-    """Who changed the order last and when."""
-    row = conn.execute(
-        select(work_orders.c.updated_by, work_orders.c.updated_at).where(
-            work_orders.c.id == order_id
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
