@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -55,8 +56,10 @@ COLUMNS: tuple[Column, ...] = (
 GAP = 1
 
 
-def layout(width: int) -> list[tuple[Column, int]]:
-    """The columns that fit in `width` cells and their widths, in display order."""
+@lru_cache(maxsize=16)
+def layout(width: int) -> tuple[tuple[Column, int], ...]:
+    """The columns that fit in `width` cells and their widths, in display order (cached:
+    every painted row asks for it)."""
     chosen: set[str] = set()
     used = 0
     for column in sorted(COLUMNS, key=lambda c: c.keep):
@@ -72,7 +75,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
     for i, column in enumerate(flexible):
         share = spare // len(flexible) + (1 if i < spare % len(flexible) else 0)
         widths[column.key] += share
-    return [(c, widths[c.key]) for c in shown]
+    return tuple((c, widths[c.key]) for c in shown)
 
 
 PRIORITY_WORDS = {Priority.HIGH: "High", Priority.MEDIUM: "Med", Priority.LOW: "Low"}
@@ -161,7 +164,7 @@ class QueueTable(Widget, can_focus=True):
         return container.height
 
     @property
-    def columns(self) -> list[tuple[Column, int]]:
+    def columns(self) -> tuple[tuple[Column, int], ...]:
         """The columns shown at the current width."""
         return layout(self.size.width)
 
