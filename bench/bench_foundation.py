@@ -535,8 +535,8 @@ def orm_complete(ctx: Context, ids: list[int], *, with_billing: bool = False) ->
     done = 0
     with Session(ctx.db.engine) as session:
         types = {t.code: t for t in session.scalars(select(WorkOrderType))}
-        for start in range(0, len(ids), status_changes.CHUNK):
-            chunk = ids[start : start + status_changes.CHUNK]
+        for start in range(0, len(ids), 5_000):
+            chunk = ids[start : start + 5_000]
             orders = session.scalars(select(WorkOrder).where(WorkOrder.id.in_(chunk))).all()
             for order in orders:
                 current = WorkOrderStatus(order.status)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue as queue_module
-import time
 import traceback
 from collections import Counter
 from datetime import timedelta
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from wo_tui.core import status_changes
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database, connect
@@ -106,24 +104,9 @@ def race_worker(url: str, role: str, order_ids: list[int], barrier: Any, results
         db.dispose()
 
 
-def bulk_worker(
-    url: str, role: str, batches: list[list[int]], chunk: int, barrier: Any, results: Any
-) -> None:
+def bulk_worker(url: str, role: str, batches: list[list[int]], barrier: Any, results: Any) -> None:
     """Meet the other worker, then close every batch without expected versions; report
-    every per-order outcome. With `chunk`, one call reads and locks its orders in chunks of
-    that size with a short pause between chunks, so that two calls given the same orders in
-    opposite orders really do interleave (they deadlocked on PostgreSQL before the locks
-    were taken in id order)."""
-    if chunk:
-        real_chunks = status_changes._chunks
-
-        def small_chunks(items: Any, size: int = chunk) -> Any:
-            for n, part in enumerate(real_chunks(items, size)):
-                if n:
-                    time.sleep(0.05)
-                yield part
-
-        status_changes._chunks = small_chunks
+    every per-order outcome."""
     db = connect(url)
     ctx = Context(db, f"dispatcher-{role.lower()}", clock=fixed_clock(NOW))
     try:
@@ -216,23 +199,23 @@ def test_complete_against_cancel_exactly_one_wins(db_url: str, db: Database) -> 
 
 
 @pytest.mark.parametrize(
-    ("batch", "chunk"),
+    "batch",
     [
-        (20, 0),  # many small transactions from both ends: interleaved
-        (200, 50),  # one call each, opposite order, locking in 4 chunks: no deadlock
+        20,  # many small transactions from both ends: interleaved
+        200,  # one call each, given in opposite orders: locked in id order, no deadlock
     ],
-    ids=["batches-of-20", "one-call-in-chunks"],
+    ids=["batches-of-20", "one-call-each"],
 )
 def test_concurrent_bulk_close_closes_each_order_once(
-    db_url: str, db: Database, batch: int, chunk: int
+    db_url: str, db: Database, batch: int
 ) -> None:
     ids = insert_new_orders(db, 200)
     ascending = [ids[i : i + batch] for i in range(0, len(ids), batch)]
     descending = [list(reversed(b)) for b in reversed(ascending)]
     reports = run_pair(
         bulk_worker,
-        (db_url, "A", ascending, chunk),
-        (db_url, "B", descending, chunk),
+        (db_url, "A", ascending),
+        (db_url, "B", descending),
         expect=2 * len(ids),
     )
 

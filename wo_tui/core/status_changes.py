@@ -32,6 +32,7 @@ from wo_tui.core.models import (
 from wo_tui.core.numbers import format_number
 from wo_tui.core.orders import queue_email
 from wo_tui.core.sanitize import clean_text
+from wo_tui.core.sql import id_set, pair_set
 from wo_tui.core.statuses import (
     CancelReason,
     Outcome,
@@ -39,9 +40,6 @@ from wo_tui.core.statuses import (
     allowed_from,
     can_move,
 )
-
-CHUNK = 5_000
-"""Orders per statement: three bound parameters each stays below SQLite's limit (32,766)."""
 
 LIFE_SUPPORT_SKIP = (
     "life-support site: a disconnection is never closed in bulk; "
@@ -112,9 +110,8 @@ def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+_BILLED = ("outcome", "reading", "reading_to_follow", "fee_code", "cancel_reason", "outcome_reason")
+"""The order columns the billing feed reports (as they are after the change)."""
 
 
 def _read_locked(
@@ -130,26 +127,21 @@ def _read_locked(
         work_orders.c.site_id,
         work_orders.c.meter_number,
         work_orders.c.assignee_id,
-        work_orders.c.updated_by,
-        work_orders.c.updated_at,
+        *(work_orders.c[name] for name in _BILLED),
         work_order_types.c.completion_needs,
         work_order_types.c.fee_code.label("type_fee_code"),
     ]
-    found: dict[int, RowMapping] = {}
-    # Lock in id order (sorted ids, ORDER BY id): two batches over overlapping orders given
-    # in different orders would otherwise lock chunk by chunk in opposite orders and
-    # deadlock on PostgreSQL.
-    for chunk in _chunks(sorted(ids)):
-        query = (
-            select(*columns)
-            .join(work_order_types, work_order_types.c.code == work_orders.c.type_code)
-            .where(work_orders.c.id.in_(chunk))
-            .order_by(work_orders.c.id)
-        )
-        if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=work_orders)
-        found.update((row["id"], row) for row in conn.execute(query).mappings())
-    return found
+    # Lock in id order (ORDER BY id): two batches over overlapping orders would otherwise
+    # lock in opposite orders and deadlock on PostgreSQL.
+    query = (
+        select(*columns)
+        .join(work_order_types, work_order_types.c.code == work_orders.c.type_code)
+        .where(work_orders.c.id.in_(id_set(conn, ids)))
+        .order_by(work_orders.c.id)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=work_orders)
+    return {row["id"]: row for row in conn.execute(query).mappings()}
 
 
 def change_status(
@@ -184,7 +176,9 @@ def change_status(
                 eligible.append(row)
             else:
                 outcomes[order_id] = OrderOutcome(order_id, *skip)
-        changed = _guarded_update(conn, ctx, eligible, target, changes, now) if eligible else []
+        _name_who_changed(conn, outcomes)
+        updated = _guarded_update(conn, ctx, eligible, target, changes, now) if eligible else []
+        changed = [row for row, _values in updated]
         moved = {row["id"] for row in changed}
         for row in eligible:
             if row["id"] not in moved:
@@ -195,7 +189,7 @@ def change_status(
             outcomes[row["id"]] = OrderOutcome(row["id"], Result.DONE)
             batch.versions[row["id"]] = row["version"] + 1
         if changed:
-            _write_trail(conn, ctx, batch.batch_id, changed, target, reason, billing_action)
+            _write_trail(conn, ctx, batch.batch_id, updated, target, reason, billing_action)
             if after is not None:
                 after(conn, changed)
     batch.outcomes = [outcomes[i] for i in order_ids]
@@ -247,41 +241,57 @@ def _guarded_update(
     target: WorkOrderStatus,
     changes: Changes,
     now: Any,
-) -> list[RowMapping]:
-    """Change the eligible orders with guarded statements, one per group of orders that get
-    the same values and per chunk: `UPDATE ... WHERE (id, version) IN (...) AND status IN
-    (<allowed>) RETURNING id`. Returns the orders that really changed."""
+) -> list[tuple[RowMapping, dict[str, Any]]]:
+    """Change the eligible orders with one guarded statement per group of orders that get
+    the same values: `UPDATE ... WHERE id IN (<ids>) AND (id, version) IN (<pairs>) AND
+    status IN (<allowed>) RETURNING id`. Returns the orders that really changed, each with
+    the values it was given."""
     groups: dict[tuple[tuple[str, Any], ...], list[RowMapping]] = defaultdict(list)
     for row in eligible:
         groups[tuple(sorted(changes(row).items()))].append(row)
     allowed = [s.value for s in allowed_from(target)]
-    done: set[int] = set()
+    done: list[tuple[RowMapping, dict[str, Any]]] = []
     for values, members in groups.items():
-        for chunk in _chunks(members):
-            statement = (
-                update(work_orders)
-                .where(
-                    # The id list lets SQLite find the rows by primary key; the (id,
-                    # version) pairs are the lost-update guard.
-                    work_orders.c.id.in_([r["id"] for r in chunk]),
-                    tuple_(work_orders.c.id, work_orders.c.version).in_(
-                        [(r["id"], r["version"]) for r in chunk]
-                    ),
-                    work_orders.c.status.in_(allowed),
-                )
-                .values(
-                    {
-                        **dict(values),
-                        "status": target.value,
-                        "version": work_orders.c.version + 1,
-                        "updated_at": now,
-                        "updated_by": ctx.operator,
-                    }
-                )
-                .returning(work_orders.c.id)
+        statement = (
+            update(work_orders)
+            .where(
+                # The id set lets SQLite find the rows by primary key; the (id, version)
+                # pairs are the lost-update guard; the status list is the state machine.
+                work_orders.c.id.in_(id_set(conn, [r["id"] for r in members])),
+                tuple_(work_orders.c.id, work_orders.c.version).in_(
+                    pair_set(conn, [(r["id"], r["version"]) for r in members])
+                ),
+                work_orders.c.status.in_(allowed),
             )
-            done.update(conn.execute(statement).scalars())
-    return [row for row in eligible if row["id"] in done]
+            .values(
+                {
+                    **dict(values),
+                    "status": target.value,
+                    "version": work_orders.c.version + 1,
+                    "updated_at": now,
+                    "updated_by": ctx.operator,
+                }
+            )
+            .returning(work_orders.c.id)
+        )
+        changed = set(conn.execute(statement).scalars())
+        done.extend((row, dict(values)) for row in members if row["id"] in changed)
+    return done
+
+
+def _name_who_changed(conn: Connection, outcomes: dict[int, OrderOutcome]) -> None:
+    """Fill in who changed each conflicting order and when (read only for the conflicts:
+    most batches have none, and reading it for every order costs more than the update)."""
+    ids = [i for i, o in outcomes.items() if o.result is Result.CONFLICT and not o.detail]
+    if not ids:
+        return
+    query = select(work_orders.c.id, work_orders.c.updated_by, work_orders.c.updated_at).where(
+        work_orders.c.id.in_(id_set(conn, ids))
+    )
+    for order_id, who, when in conn.execute(query):
+        outcomes[order_id] = OrderOutcome(
+            order_id, Result.CONFLICT, f"changed by {clean_text(who)} at {when:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 def _why_not(
@@ -294,10 +304,7 @@ def _why_not(
         return Result.SKIPPED, "no such order"
     expected = expected_versions.get(row["id"]) if expected_versions else None
     if expected is not None and expected != row["version"]:
-        return (
-            Result.CONFLICT,
-            f"changed by {clean_text(row['updated_by'])} at {row['updated_at']:%Y-%m-%d %H:%M:%S}",
-        )
+        return Result.CONFLICT, ""  # who and when: _name_who_changed
     status = WorkOrderStatus(row["status"])
     if status is target:
         return Result.SKIPPED, f"already {status.value}"
@@ -311,11 +318,13 @@ def _write_trail(
     conn: Connection,
     ctx: Context,
     batch_id: str,
-    changed: list[RowMapping],
+    updated: list[tuple[RowMapping, dict[str, Any]]],
     target: WorkOrderStatus,
     reason: str | None,
     billing_action: str | None,
 ) -> None:
+    """One history row per changed order and, for a closing or reopening action, one row of
+    the billing feed with the order's values as they are after the change."""
     now = ctx.now()
     conn.execute(
         insert(history),
@@ -330,27 +339,15 @@ def _write_trail(
                 "reason": reason,
                 "batch_id": batch_id,
             }
-            for row in changed
+            for row, _values in updated
         ],
     )
     if billing_action is None:
         return
-    ids = [row["id"] for row in changed]
-    final: dict[int, RowMapping] = {}
-    for chunk in _chunks(ids):
-        query = select(
-            work_orders.c.id,
-            work_orders.c.outcome,
-            work_orders.c.reading,
-            work_orders.c.reading_to_follow,
-            work_orders.c.fee_code,
-            work_orders.c.cancel_reason,
-            work_orders.c.outcome_reason,
-        ).where(work_orders.c.id.in_(chunk))
-        final.update((r["id"], r) for r in conn.execute(query).mappings())
-    conn.execute(
-        insert(billing_outbound),
-        [
+    feed = []
+    for row, values in updated:
+        final = {name: values.get(name, row[name]) for name in _BILLED}
+        feed.append(
             {
                 "work_order_id": row["id"],
                 "order_number": format_number(row["id"]),
@@ -359,19 +356,16 @@ def _write_trail(
                 "site_id": row["site_id"],
                 "meter_number": row["meter_number"],
                 "action": billing_action,
-                "outcome": final[row["id"]]["outcome"],
-                "reason": final[row["id"]]["cancel_reason"]
-                or final[row["id"]]["outcome_reason"]
-                or reason,
-                "reading": final[row["id"]]["reading"],
-                "reading_to_follow": bool(final[row["id"]]["reading_to_follow"]),
-                "fee_code": final[row["id"]]["fee_code"],
+                "outcome": final["outcome"],
+                "reason": final["cancel_reason"] or final["outcome_reason"] or reason,
+                "reading": final["reading"],
+                "reading_to_follow": bool(final["reading_to_follow"]),
+                "fee_code": final["fee_code"],
                 "actor": ctx.operator,
                 "at": now,
             }
-            for row in changed
-        ],
-    )
+        )
+    conn.execute(insert(billing_outbound), feed)
 
 
 def _text(value: str | None, *, what: str, required: bool = False) -> str | None:
