@@ -9,19 +9,28 @@ event). A problem with one event becomes its `error`; it never stops the others.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping
 
 from wo_tui.config import EventRule, EventsSettings
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, TEXT_LIMITS, OrderFields, validate_fields
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.models import assignees, open_status_clause, work_orders
+from wo_tui.core.event_lookups import (
+    NON_PAYMENT,
+    SiteKey,
+    assignees_named,
+    non_payment_disconnections,
+    open_orders,
+    payer,
+    site_and_account,
+    site_key,
+)
 from wo_tui.core.nmi import check_site_id
 from wo_tui.core.orders import OrderType, order_types
 from wo_tui.core.sanitize import clean_text
@@ -29,11 +38,6 @@ from wo_tui.core.statuses import Priority, WorkOrderStatus
 
 CUSTOMER_FIELDS = ("account_number", "customer_name", "site_address", "site_id", "meter_number")
 LIFE_SUPPORT_WARNING = "life-support site: not disconnected without a person's override"
-NON_PAYMENT = "non_payment"
-LOOKUP_CHUNK = 500
-"""Values per IN list of the batch look-ups (well under every driver's parameter limit)."""
-
-SiteKey = tuple[str, ...]
 
 
 class CustomerFields(OrderFields):
@@ -79,42 +83,41 @@ def plan_batch(
     """Decide, for each claimed event in id order, what it creates or why it fails."""
     types = order_types(conn)
     wanted = {r.default_assignee.lower() for r in settings.rules.values() if r.default_assignee}
-    people = _assignees(conn, wanted) if wanted else {}
+    people = assignees_named(conn, wanted) if wanted else {}
     now = ctx.now()
     batch = _Batch(ctx, settings.rules, types, people, now, ctx.today())
     plans = [_plan_event(batch, event) for event in claimed]
     ready = [(p, p.order) for p in plans if p.order is not None]
-    open_orders = _open_orders(
-        conn, {(p.site, order.values["type_code"]) for p, order in ready if p.site}
-    )
+    sites = {(p.site, order.values["type_code"]) for p, order in ready if p.site}
+    existing: dict[tuple[SiteKey, str], int | NewOrderRow] = {**open_orders(conn, sites)}
     payers = [
-        _payer(order.values)
+        payer(order.values)
         for p, order in ready
         if settings.rules[p.event["event_type"]].link_to_non_payment_disconnection
     ]
-    cut_offs = _non_payment_disconnections(conn, payers)
+    cut_offs: dict[SiteKey, int | NewOrderRow] = {**non_payment_disconnections(conn, payers)}
     for plan, _ in ready:
-        _resolve(plan, settings.rules[plan.event["event_type"]], open_orders, cut_offs)
+        _resolve(plan, settings.rules[plan.event["event_type"]], existing, cut_offs)
     return plans
 
 
 def _resolve(
     plan: EventPlan,
     rule: EventRule,
-    open_orders: dict[tuple[SiteKey, str], int | NewOrderRow],
+    existing: dict[tuple[SiteKey, str], int | NewOrderRow],
     cut_offs: dict[SiteKey, int | NewOrderRow],
 ) -> None:
     """Apply the duplicate and link rules against the database and the batch so far."""
     order = plan.order
     assert order is not None
     key = (plan.site, order.values["type_code"]) if plan.site else None
-    if key is not None and key in open_orders:
-        plan.duplicate_of, plan.order, plan.companion = open_orders[key], None, None
+    if key is not None and key in existing:
+        plan.duplicate_of, plan.order, plan.companion = existing[key], None, None
         return
     if key is not None:
-        open_orders[key] = order
+        existing[key] = order
     if rule.link_to_non_payment_disconnection:
-        found = next((cut_offs[k] for k in _payer(order.values) if k in cut_offs), None)
+        found = next((cut_offs[k] for k in payer(order.values) if k in cut_offs), None)
         if isinstance(found, NewOrderRow):
             order.related = found
         elif found is not None:
@@ -124,18 +127,18 @@ def _resolve(
                 ("note", None, "no non-payment disconnection found for this site", None)
             )
     if plan.event["event_type"] == NON_PAYMENT and order.values["type_code"] == "DISCONNECT":
-        for k in _site_and_account(order.values):
+        for k in site_and_account(order.values):
             cut_offs[k] = order
     companion = plan.companion
     if companion is not None and plan.site:
         companion_key = (plan.site, companion.values["type_code"])
-        if companion_key in open_orders:
+        if companion_key in existing:
             plan.companion = None
             order.trail.append(
                 ("note", None, f"an open {companion_key[1]} already exists for the site", None)
             )
         else:
-            open_orders[companion_key] = companion
+            existing[companion_key] = companion
 
 
 @dataclass
@@ -187,7 +190,7 @@ def _plan_event(batch: _Batch, event: RowMapping) -> EventPlan:
         plan.error = f"unexpected problem: {type(exc).__name__}: {str(exc)[:200]}"
         plan.order = plan.companion = None
     if plan.order is not None:
-        plan.site = _site_key(plan.order.values)
+        plan.site = site_key(plan.order.values)
     return plan
 
 
@@ -298,85 +301,3 @@ def _order_row(
         "version": 1,
     }
     return NewOrderRow(values, trail, person)
-
-
-def _site_key(values: Mapping[str, Any]) -> SiteKey | None:
-    """Which site an order is for: its site id, else its account number and address."""
-    if values.get("site_id"):
-        return ("site", values["site_id"])
-    if values.get("account_number") and values.get("site_address"):
-        return ("account", values["account_number"], values["site_address"])
-    return None
-
-
-def _payer(values: Mapping[str, Any]) -> list[SiteKey]:
-    """The keys a payment is matched to its disconnection by: site id, else account."""
-    if values.get("site_id"):
-        return [("site", values["site_id"])]
-    return [("account", values["account_number"])] if values.get("account_number") else []
-
-
-def _site_and_account(values: Mapping[str, Any]) -> list[SiteKey]:
-    """Every key a later payment may find this disconnection by."""
-    keys: list[SiteKey] = [("site", values["site_id"])] if values.get("site_id") else []
-    if values.get("account_number"):
-        keys.append(("account", values["account_number"]))
-    return keys
-
-
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    items = sorted(set(values))
-    for start in range(0, len(items), LOOKUP_CHUNK):
-        yield items[start : start + LOOKUP_CHUNK]
-
-
-def _assignees(conn: Connection, names: set[str]) -> dict[str, RowMapping]:
-    query = select(assignees).where(func.lower(assignees.c.name).in_(sorted(names)))
-    return {row["name"].lower(): row for row in conn.execute(query).mappings()}
-
-
-def _open_orders(
-    conn: Connection, keys: set[tuple[SiteKey, str]]
-) -> dict[tuple[SiteKey, str], int | NewOrderRow]:
-    """The oldest open order of each (site, type) asked for; one query per 500 sites (by the
-    site-id index; sites known only by account and address need a scan of open orders)."""
-    c = work_orders.c
-    type_codes = sorted({t for _, t in keys})
-    found: dict[tuple[SiteKey, str], int | NewOrderRow] = {}
-    columns = (c.id, c.type_code, c.site_id, c.account_number, c.site_address)
-    site_ids = [site[1] for site, _ in keys if site[0] == "site"]
-    accounts = [site[1] for site, _ in keys if site[0] == "account"]
-    queries = [
-        select(*columns).where(c.site_id.in_(chunk), c.type_code.in_(type_codes))
-        for chunk in _chunks(site_ids)
-    ] + [
-        select(*columns).where(
-            c.site_id.is_(None), c.account_number.in_(chunk), c.type_code.in_(type_codes)
-        )
-        for chunk in _chunks(accounts)
-    ]
-    for query in queries:
-        rows = conn.execute(query.where(open_status_clause()).order_by(c.id.desc())).mappings()
-        for row in rows:  # newest first: the oldest open order of a key wins
-            site = _site_key(dict(row))
-            if site is not None and (site, row["type_code"]) in keys:
-                found[(site, row["type_code"])] = int(row["id"])
-    return found
-
-
-def _non_payment_disconnections(
-    conn: Connection, payers: list[list[SiteKey]]
-) -> dict[SiteKey, int | NewOrderRow]:
-    """The newest DISCONNECT made from a non-payment event, by site id and by account."""
-    c = work_orders.c
-    wanted = {key for keys in payers for key in keys}
-    found: dict[SiteKey, int | NewOrderRow] = {}
-    for kind, column in (("site", c.site_id), ("account", c.account_number)):
-        for chunk in _chunks(k[1] for k in wanted if k[0] == kind):
-            query = (
-                select(column, func.max(c.id))
-                .where(column.in_(chunk), c.type_code == "DISCONNECT", c.source == NON_PAYMENT)
-                .group_by(column)
-            )
-            found.update({(kind, value): int(top) for value, top in conn.execute(query)})
-    return found
