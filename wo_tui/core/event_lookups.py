@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import ARRAY, ColumnElement, Connection, RowMapping, any_, bindparam, func, select
 
 from wo_tui.core.models import assignees, open_status_clause, work_orders
 
@@ -49,6 +49,15 @@ def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
         yield items[start : start + LOOKUP_CHUNK]
 
 
+def one_of(conn: Connection, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`: one parameter, so the
+    statement text (and psycopg's parse of it) is the same whatever the batch holds."""
+    if conn.dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
+
+
 def assignees_named(conn: Connection, names: set[str]) -> dict[str, RowMapping]:
     query = select(assignees).where(func.lower(assignees.c.name).in_(sorted(names)))
     return {row["name"].lower(): row for row in conn.execute(query).mappings()}
@@ -64,11 +73,13 @@ def open_orders(conn: Connection, keys: set[tuple[SiteKey, str]]) -> dict[tuple[
     site_ids = [site[1] for site, _ in keys if site[0] == "site"]
     accounts = [site[1] for site, _ in keys if site[0] == "account"]
     queries = [
-        select(*columns).where(c.site_id.in_(chunk), c.type_code.in_(type_codes))
+        select(*columns).where(one_of(conn, c.site_id, chunk), c.type_code.in_(type_codes))
         for chunk in _chunks(site_ids)
     ] + [
         select(*columns).where(
-            c.site_id.is_(None), c.account_number.in_(chunk), c.type_code.in_(type_codes)
+            c.site_id.is_(None),
+            one_of(conn, c.account_number, chunk),
+            c.type_code.in_(type_codes),
         )
         for chunk in _chunks(accounts)
     ]
@@ -90,7 +101,11 @@ def non_payment_disconnections(conn: Connection, payers: list[list[SiteKey]]) ->
         for chunk in _chunks(k[1] for k in wanted if k[0] == kind):
             query = (
                 select(column, func.max(c.id))
-                .where(column.in_(chunk), c.type_code == "DISCONNECT", c.source == NON_PAYMENT)
+                .where(
+                    one_of(conn, column, chunk),
+                    c.type_code == "DISCONNECT",
+                    c.source == NON_PAYMENT,
+                )
                 .group_by(column)
             )
             found.update({(kind, value): int(top) for value, top in conn.execute(query)})

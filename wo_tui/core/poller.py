@@ -20,10 +20,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, or_, select, text, update
+from sqlalchemy import Connection, RowMapping, or_, select, text
 from sqlalchemy.exc import DBAPIError
 
 from wo_tui.config import EventsSettings
+from wo_tui.core.bulk import insert_rows, update_rows
 from wo_tui.core.context import Context
 from wo_tui.core.event_rules import EventPlan, NewOrderRow, plan_batch
 from wo_tui.core.models import events, history, work_orders
@@ -181,10 +182,8 @@ def _insert_orders(conn: Connection, plans: Sequence[EventPlan]) -> list[NewOrde
         # makes SQLite insert row by row: match them by what identifies each row instead
         # (the event id; a companion by the order it belongs to and its type).
         c = work_orders.c
-        statement = insert(work_orders).returning(
-            c.id, c.source_event_id, c.related_order_id, c.type_code
-        )
-        returned = conn.execute(statement, [r.values for r in ready]).all()
+        returning = (c.id, c.source_event_id, c.related_order_id, c.type_code)
+        returned = insert_rows(conn, work_orders, [r.values for r in ready], returning)
         by_key = {
             _identity(row.source_event_id, row.related_order_id, row.type_code): row.id
             for row in returned
@@ -229,8 +228,7 @@ def _write_trail(conn: Connection, ctx: Context, plans: Sequence[EventPlan]) -> 
         if plan.duplicate_of is not None and target is not None:
             kind = plan.event["event_type"]
             add(target, "event", None, f"duplicate event {plan.ref} linked", f"{kind} event")
-    if trail:
-        conn.execute(insert(history), trail)
+    insert_rows(conn, history, trail)
 
 
 def _linked_id(plan: EventPlan) -> int | None:
@@ -251,54 +249,30 @@ def _mark_events(
 ) -> PollResult:
     now = ctx.now()
     result = PollResult(events=len(plans), orders_created=orders_created)
-    done: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     for plan in plans:
         attempts = int(plan.event["attempts"]) + 1
+        change = {"id": plan.event["id"], "attempts": attempts}
         if plan.error is None:
-            done.append({"e_id": plan.event["id"], "e_order": _linked_id(plan), "e_n": attempts})
             result.processed += 1
             result.duplicates += plan.duplicate_of is not None
-            continue
-        dead = attempts >= settings.max_attempts
-        failed.append(
-            {
-                "e_id": plan.event["id"],
-                "e_n": attempts,
-                "e_error": plan.error,
-                "e_status": (EventStatus.DEAD if dead else EventStatus.PENDING).value,
-                "e_next": None if dead else now + backoff_delay(attempts),
-            }
+            status, error, due, processed_at = EventStatus.PROCESSED, None, None, now
+        else:
+            dead = attempts >= settings.max_attempts
+            result.dead += dead
+            result.retried += not dead
+            status, error, processed_at = EventStatus.PENDING, plan.error, None
+            due = None if dead else now + backoff_delay(attempts)
+            status = EventStatus.DEAD if dead else EventStatus.PENDING
+        change.update(
+            status=status.value,
+            last_error=error,
+            next_attempt_at=due,
+            processed_at=processed_at,
+            work_order_id=_linked_id(plan) if plan.error is None else None,
         )
-        result.dead += dead
-        result.retried += not dead
-    guard = (events.c.id == bindparam("e_id"), events.c.status == EventStatus.PENDING.value)
-    if done:
-        conn.execute(
-            update(events)
-            .where(*guard)
-            .values(
-                status=EventStatus.PROCESSED.value,
-                processed_at=now,
-                work_order_id=bindparam("e_order"),
-                attempts=bindparam("e_n"),
-                last_error=None,
-                next_attempt_at=None,
-            ),
-            done,
-        )
-    if failed:
-        conn.execute(
-            update(events)
-            .where(*guard)
-            .values(
-                status=bindparam("e_status"),
-                attempts=bindparam("e_n"),
-                last_error=bindparam("e_error"),
-                next_attempt_at=bindparam("e_next"),
-            ),
-            failed,
-        )
+        changes.append(change)
+    update_rows(conn, events, changes, only_if={"status": EventStatus.PENDING.value})
     return result
 
 
