@@ -38,6 +38,7 @@ import multiprocessing as mp
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -349,6 +350,8 @@ def main() -> None:
         help="PostgreSQL server URL (a scratch database is made on it)",
     )
     args = parser.parse_args()
+    # Stopped with SIGTERM: still drop the scratch databases (the finally below).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     default_size = EventsSettings().batch_size
 

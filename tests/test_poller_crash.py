@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from sqlalchemy import text
 
 from wo_tui.config import EventsSettings
 from wo_tui.core.context import Context
-from wo_tui.core.poller import run_poller
+from wo_tui.core.events import add_event
+from wo_tui.core.poller import process_batch, run_poller
 from wo_tui.core.seed import seed_events
 
 pytestmark = pytest.mark.slow
@@ -124,3 +126,33 @@ def test_four_workers_drain_500_events_without_duplicates(
     assert_exactly_one_order_per_event(ctx, 500)
     creators = query(ctx, "SELECT DISTINCT created_by FROM work_orders")
     assert creators == [{"created_by": "event-poller"}]
+
+
+def test_two_pollers_on_the_same_site_at_once_make_one_order(
+    ctx: Context, db_url: str, tmp_path: Path
+) -> None:
+    """A second poller handling a duplicate while the first has not committed yet waits for
+    it (PostgreSQL: an advisory lock per site; SQLite: one writer at a time) and links."""
+    for ref in ("DUP-1", "DUP-2"):
+        add_event(ctx, "special_read_request", external_ref=ref, site_address="1 A St",
+                  meter_number="M1", account_number="A1", site_id="41000000016")  # fmt: skip
+    marker = tmp_path / "paused"
+    first = subprocess.Popen(
+        [sys.executable, str(WORKER), db_url, "1", f"pause@before_commit@{marker}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(tmp_path),
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while not marker.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), first.communicate()
+    second = process_batch(ctx, EventsSettings())  # runs while the first is inside its batch
+    out, err = first.communicate(timeout=TIMEOUT)
+    assert (first.returncode, err) == (0, ""), out
+    assert (second.events, second.orders_created, second.duplicates) == (1, 0, 1)
+    orders = query(ctx, "SELECT id FROM work_orders")
+    assert len(orders) == 1
+    linked = query(ctx, "SELECT work_order_id FROM events ORDER BY id")
+    assert linked == [{"work_order_id": orders[0]["id"]}] * 2

@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, RowMapping, any_, bindparam, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    RowMapping,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 
 from wo_tui.core.models import assignees, open_status_clause, work_orders
 
@@ -56,6 +66,28 @@ def one_of(conn: Connection, column: Any, values: list[Any]) -> ColumnElement[bo
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column == any_(array)
     return column.in_(values)
+
+
+def lock_sites(conn: Connection, plans_values: Iterable[Mapping[str, Any]]) -> None:
+    """PostgreSQL: take a transaction-scoped advisory lock per site id and per account of the
+    batch, in one sorted order (no deadlock), before looking for duplicates and links. Two
+    pollers working on the same site at the same moment then take turns, and the second sees
+    the first's committed order. SQLite needs none: BEGIN IMMEDIATE lets one writer at a
+    time."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {f"site:{v['site_id']}" for v in plans_values if v.get("site_id")}
+        | {f"account:{v['account_number']}" for v in plans_values if v.get("account_number")}
+    )
+    if keys:
+        conn.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h "
+                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS sites"
+            ),
+            {"keys": keys},
+        )
 
 
 def assignees_named(conn: Connection, names: set[str]) -> dict[str, RowMapping]:

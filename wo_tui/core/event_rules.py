@@ -25,6 +25,7 @@ from wo_tui.core.event_lookups import (
     NON_PAYMENT,
     SiteKey,
     assignees_named,
+    lock_sites,
     non_payment_disconnections,
     open_orders,
     payer,
@@ -88,6 +89,7 @@ def plan_batch(
     batch = _Batch(ctx, settings.rules, types, people, now, ctx.today())
     plans = [_plan_event(batch, event) for event in claimed]
     ready = [(p, p.order) for p in plans if p.order is not None]
+    lock_sites(conn, [order.values for _, order in ready])
     sites = {(p.site, order.values["type_code"]) for p, order in ready if p.site}
     existing: dict[tuple[SiteKey, str], int | NewOrderRow] = {**open_orders(conn, sites)}
     payers = [
