@@ -41,10 +41,6 @@ CUSTOMER_FIELDS = ("account_number", "customer_name", "site_address", "site_id",
 LIFE_SUPPORT_WARNING = "life-support site: not disconnected without a person's override"
 
 
-class CustomerFields(OrderFields):
-    """The order fields an event carries (site id handled apart: see `_customer`)."""
-
-
 Trail = list[tuple[str, Any, Any, str | None]]
 
 
@@ -215,7 +211,7 @@ def _customer(event: RowMapping) -> tuple[dict[str, Any], Trail]:
     """The event's customer fields, validated once (as an order's) and cleaned."""
     data = {k: event[k] for k in CUSTOMER_FIELDS if k != "site_id" and event[k] not in (None, "")}
     try:
-        draft = validate_fields(CustomerFields, data)
+        draft = validate_fields(OrderFields, data)
     except InvalidInput as exc:
         raise _Refused(f"cannot make an order from this event: {exc}") from None
     values = draft.model_dump(include=set(CUSTOMER_FIELDS))

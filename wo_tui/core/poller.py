@@ -175,6 +175,8 @@ def _insert_orders(conn: Connection, plans: Sequence[EventPlan]) -> list[NewOrde
     pending = rows
     while pending:
         ready = [r for r in pending if r.related is None or r.related.order_id is not None]
+        if not ready:  # cannot happen: an order only ever links to one planned before it
+            raise RuntimeError("orders of a batch link to each other in a cycle")
         for row in ready:
             if row.related is not None:
                 row.values["related_order_id"] = row.related.order_id
