@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError
 
-from wo_tui.cli import admin, orders
+from wo_tui.cli import admin, orders, worker
 from wo_tui.cli.runtime import EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.config import ConfigError
 
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     orders.register(commands, common)
     admin.register(commands, common)
+    worker.register(commands, common)
     return parser
 
 

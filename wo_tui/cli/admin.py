@@ -76,6 +76,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_events_list)
+    p = events_sub.add_parser("retry", parents=[common], help="put dead events back in the queue")
+    p.add_argument("event_ids", metavar="ID", type=int, nargs="+")
+    p.set_defaults(handler=cmd_events_retry)
+    p = events_sub.add_parser("discard", parents=[common], help="give up on dead events")
+    p.add_argument("event_ids", metavar="ID", type=int, nargs="+")
+    p.add_argument("--reason", required=True, help="why (kept with the event)")
+    p.set_defaults(handler=cmd_events_discard)
 
 
 def cmd_app(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -263,5 +270,42 @@ def cmd_events_list(runtime: Runtime, args: argparse.Namespace) -> int:
         "work_order_id",
         "last_error",
     )
-    write_rows(headers, ([r[h] for h in headers] for r in rows), args.format)
+    # The error is what a person reads a dead event's row for: give it room.
+    rows_out = ([r[h] for h in headers] for r in rows)
+    write_rows(headers, rows_out, args.format, widths={"last_error": 200})
     return EXIT_OK
+
+
+def cmd_events_retry(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Put dead events back in the queue (the poller takes them on its next round)."""
+    from wo_tui.core.events import retry_event
+
+    ctx = runtime.context()
+    return _each_event(args.event_ids, "retried", lambda event_id: retry_event(ctx, event_id))
+
+
+def cmd_events_discard(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Give up on dead events, keeping the reason."""
+    from wo_tui.core.events import discard_event
+
+    if not plain(args.reason).strip():
+        raise CommandError("invalid input\n  reason: say why the event is discarded")
+    ctx = runtime.context()
+    return _each_event(
+        args.event_ids, "discarded", lambda event_id: discard_event(ctx, event_id, args.reason)
+    )
+
+
+def _each_event(event_ids: list[int], done: str, action: Any) -> int:
+    """Run `action` on each id: "event N  <done>" on stdout, "event N  skipped: why" on
+    stderr; exit 1 if any was skipped."""
+    status = EXIT_OK
+    for event_id in dict.fromkeys(event_ids):
+        try:
+            action(event_id)
+        except WorkOrderError as exc:
+            print(f"event {event_id}  skipped: {exc}", file=sys.stderr)
+            status = EXIT_PARTIAL
+        else:
+            print(f"event {event_id}  {done}")
+    return status

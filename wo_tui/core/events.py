@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wo_tui.core.context import Context
-from wo_tui.core.errors import InvalidInput
+from wo_tui.core.errors import InvalidInput, NotAllowed, NotFound
 from wo_tui.core.models import events
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import EventStatus
@@ -90,3 +90,61 @@ def count_events(conn: Connection) -> dict[str, int]:
     """How many events are in each status."""
     query = select(events.c.status, func.count()).group_by(events.c.status)
     return {status: int(n) for status, n in conn.execute(query).all()}
+
+
+def retry_event(ctx: Context, event_id: int) -> None:
+    """Put a dead event back in the queue: pending, attempts reset, due now. Its last error
+    stays visible until it is processed."""
+    with ctx.db.write() as conn:
+        _require_dead(conn, event_id, "retried")
+        _guarded(
+            conn,
+            event_id,
+            status=EventStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=ctx.now(),
+        )
+
+
+def discard_event(ctx: Context, event_id: int, reason: str) -> None:
+    """Give up on a dead event for good (status discarded); who, when and why are kept in
+    its last_error, after the error it died of."""
+    why = clean_text(reason or "").strip()
+    if not why:
+        raise InvalidInput({"reason": "say why the event is discarded (--reason TEXT)"})
+    with ctx.db.write() as conn:
+        row = _require_dead(conn, event_id, "discarded")
+        note = f"discarded by {ctx.operator} at {ctx.now():%Y-%m-%d %H:%M} UTC: {why}"
+        if row["last_error"]:
+            note += f" (last error: {row['last_error']})"
+        _guarded(
+            conn,
+            event_id,
+            status=EventStatus.DISCARDED.value,
+            last_error=note,
+            next_attempt_at=None,
+        )
+
+
+def _guarded(conn: Connection, event_id: int, **values: object) -> None:
+    """Update a dead event; a poller or person that changed it first wins."""
+    result = conn.execute(
+        update(events)
+        .where(events.c.id == event_id, events.c.status == EventStatus.DEAD.value)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise NotAllowed(f"event {event_id} was changed by someone else just now; look again")
+
+
+def _require_dead(conn: Connection, event_id: int, verb: str) -> RowMapping:
+    query = select(events.c.status, events.c.last_error).where(events.c.id == event_id)
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFound(f"there is no event {event_id} (see `wo-tui events list`)")
+    if row["status"] != EventStatus.DEAD.value:
+        raise NotAllowed(
+            f"event {event_id} is {row['status']}; only a dead event can be {verb} "
+            "(see `wo-tui events list --status dead`)"
+        )
+    return row

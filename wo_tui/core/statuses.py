@@ -133,6 +133,9 @@ class EventStatus(StrEnum):
     PENDING = "pending"
     PROCESSED = "processed"
     DEAD = "dead"
+    """Failed `[events] max_attempts` times: parked with its error, can be retried."""
+    DISCARDED = "discarded"
+    """A dead event a person decided not to process (the reason is kept in last_error)."""
 
 
 class EmailStatus(StrEnum):

@@ -1,0 +1,301 @@
+"""Turning claimed billing events into work-order rows: the rules of docs/events.md.
+
+Everything is decided in Python for a whole batch: the types and default assignees are read
+once, and the open orders that would make an event a duplicate, and the non-payment
+disconnections that a payment undoes, are each read with one query per batch (never one per
+event). A problem with one event becomes its `error`; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping
+
+from wo_tui.config import EventRule, EventsSettings
+from wo_tui.core.context import Context
+from wo_tui.core.dates import add_business_days
+from wo_tui.core.drafts import FIELD_LABELS, TEXT_LIMITS, OrderFields, validate_fields
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.event_lookups import (
+    NON_PAYMENT,
+    SiteKey,
+    assignees_named,
+    lock_sites,
+    non_payment_disconnections,
+    open_orders,
+    payer,
+    site_and_account,
+    site_key,
+)
+from wo_tui.core.nmi import check_site_id
+from wo_tui.core.orders import OrderType, order_types
+from wo_tui.core.sanitize import clean_text
+from wo_tui.core.statuses import Priority, WorkOrderStatus
+
+CUSTOMER_FIELDS = ("account_number", "customer_name", "site_address", "site_id", "meter_number")
+LIFE_SUPPORT_WARNING = "life-support site: not disconnected without a person's override"
+
+
+Trail = list[tuple[str, Any, Any, str | None]]
+
+
+@dataclass(eq=False)
+class NewOrderRow:
+    """One order to insert: its `work_orders` row, its history, and whom to email."""
+
+    values: dict[str, Any]
+    trail: Trail
+    assignee: RowMapping | None = None
+    related: NewOrderRow | None = None
+    """An order of the same batch this one links to (its id is known only after insert)."""
+    order_id: int | None = None
+
+
+@dataclass(eq=False)
+class EventPlan:
+    """What one event will do: create `order` (and `companion`), or link to `duplicate_of`,
+    or fail with `error`."""
+
+    event: RowMapping
+    error: str | None = None
+    order: NewOrderRow | None = None
+    companion: NewOrderRow | None = None
+    duplicate_of: int | NewOrderRow | None = None
+    site: SiteKey | None = None
+
+    @property
+    def ref(self) -> str:
+        """The billing system's reference, safe to print."""
+        return clean_text(str(self.event["external_ref"]))
+
+
+def plan_batch(
+    conn: Connection, ctx: Context, settings: EventsSettings, claimed: Sequence[RowMapping]
+) -> list[EventPlan]:
+    """Decide, for each claimed event in id order, what it creates or why it fails."""
+    types = order_types(conn)
+    wanted = {r.default_assignee.lower() for r in settings.rules.values() if r.default_assignee}
+    people = assignees_named(conn, wanted) if wanted else {}
+    now = ctx.now()
+    batch = _Batch(ctx, settings.rules, types, people, now, ctx.today())
+    plans = [_plan_event(batch, event) for event in claimed]
+    ready = [(p, p.order) for p in plans if p.order is not None]
+    lock_sites(conn, [order.values for _, order in ready])
+    sites = {(p.site, order.values["type_code"]) for p, order in ready if p.site}
+    existing: dict[tuple[SiteKey, str], int | NewOrderRow] = {**open_orders(conn, sites)}
+    payers = [
+        payer(order.values)
+        for p, order in ready
+        if settings.rules[p.event["event_type"]].link_to_non_payment_disconnection
+    ]
+    cut_offs: dict[SiteKey, int | NewOrderRow] = {**non_payment_disconnections(conn, payers)}
+    for plan, _ in ready:
+        _resolve(plan, settings.rules[plan.event["event_type"]], existing, cut_offs)
+    return plans
+
+
+def _resolve(
+    plan: EventPlan,
+    rule: EventRule,
+    existing: dict[tuple[SiteKey, str], int | NewOrderRow],
+    cut_offs: dict[SiteKey, int | NewOrderRow],
+) -> None:
+    """Apply the duplicate and link rules against the database and the batch so far."""
+    order = plan.order
+    assert order is not None
+    key = (plan.site, order.values["type_code"]) if plan.site else None
+    if key is not None and key in existing:
+        plan.duplicate_of, plan.order, plan.companion = existing[key], None, None
+        return
+    if key is not None:
+        existing[key] = order
+    if rule.link_to_non_payment_disconnection:
+        found = next((cut_offs[k] for k in payer(order.values) if k in cut_offs), None)
+        if isinstance(found, NewOrderRow):
+            order.related = found
+        elif found is not None:
+            order.values["related_order_id"] = found
+        else:
+            order.trail.append(
+                ("note", None, "no non-payment disconnection found for this site", None)
+            )
+    if plan.event["event_type"] == NON_PAYMENT and order.values["type_code"] == "DISCONNECT":
+        for k in site_and_account(order.values):
+            cut_offs[k] = order
+    companion = plan.companion
+    if companion is not None and plan.site:
+        companion_key = (plan.site, companion.values["type_code"])
+        if companion_key in existing:
+            plan.companion = None
+            order.trail.append(
+                ("note", None, f"an open {companion_key[1]} already exists for the site", None)
+            )
+        else:
+            existing[companion_key] = companion
+
+
+@dataclass
+class _Batch:
+    """What every event of a batch shares: read or computed once."""
+
+    ctx: Context
+    rules: Mapping[str, EventRule]
+    types: Mapping[str, OrderType]
+    people: Mapping[str, RowMapping]
+    now: datetime
+    today: date
+    due_dates: dict[int, date] = field(default_factory=dict)
+
+    def due(self, business_days: int) -> date:
+        """`business_days` after today (cached: a batch asks for a handful of values)."""
+        if business_days not in self.due_dates:
+            self.due_dates[business_days] = add_business_days(self.today, business_days)
+        return self.due_dates[business_days]
+
+
+def _plan_event(batch: _Batch, event: RowMapping) -> EventPlan:
+    plan = EventPlan(event)
+    kind = clean_text(str(event["event_type"]))
+    rule = batch.rules.get(event["event_type"])
+    try:
+        if rule is None:
+            raise _Refused(
+                f"no rule for event type {kind!r}: add [events.rules.{kind}] with an order_type "
+                "to the config and retry the event, or discard it"
+            )
+        if not rule.enabled:
+            raise _Refused(
+                f"event type {kind!r} is turned off in the config (enabled = false): turn it on "
+                "and retry the event, or discard it"
+            )
+        _check_payload(event["payload"])
+        customer, warnings = _customer(event)
+        reason = f"created from {kind} event {plan.ref}"
+        if rule.reason:
+            reason += f": {clean_text(rule.reason)}"
+        plan.order = _order_row(batch, rule, rule.order_type, event, customer, warnings, reason)
+        if rule.also_final_read:
+            plan.companion = _order_row(batch, rule, "FINAL_READ", event, customer, [], reason)
+            plan.companion.related = plan.order
+    except _Refused as exc:
+        plan.error, plan.order, plan.companion = str(exc), None, None
+    except Exception as exc:  # a poison event must never stall the queue
+        plan.error = f"unexpected problem: {type(exc).__name__}: {str(exc)[:200]}"
+        plan.order = plan.companion = None
+    if plan.order is not None:
+        plan.site = site_key(plan.order.values)
+    return plan
+
+
+class _Refused(Exception):
+    """Why an event cannot become an order (becomes the event's last_error)."""
+
+
+def _check_payload(payload: str | None) -> None:
+    if payload is None:
+        return
+    try:
+        parsed = json.loads(payload)
+    except ValueError as exc:
+        raise _Refused(f"payload is not valid JSON ({exc}); billing must resend it") from None
+    if not isinstance(parsed, dict):
+        raise _Refused("payload must be a JSON object ({...}); billing must resend it")
+
+
+def _customer(event: RowMapping) -> tuple[dict[str, Any], Trail]:
+    """The event's customer fields, validated once (as an order's) and cleaned."""
+    data = {k: event[k] for k in CUSTOMER_FIELDS if k != "site_id" and event[k] not in (None, "")}
+    try:
+        draft = validate_fields(OrderFields, data)
+    except InvalidInput as exc:
+        raise _Refused(f"cannot make an order from this event: {exc}") from None
+    values = draft.model_dump(include=set(CUSTOMER_FIELDS))
+    warnings: Trail = []
+    site_id = "".join(clean_text(event["site_id"] or "").split()).upper() or None
+    if site_id and len(site_id) > TEXT_LIMITS["site_id"]:
+        raise _Refused(f"site id is longer than {TEXT_LIMITS['site_id']} characters")
+    # A site id shaped like an NMI with a wrong check digit is kept as billing sent it, with
+    # a warning on the order: the job is real (a move-out, a non-payment) and refusing it
+    # would park it until someone finds it; the dispatcher sees the warning and can correct
+    # the NMI on the order.
+    problem = check_site_id(site_id) if site_id else None
+    if problem:
+        warnings.append(("warning", None, f"site id from billing kept as sent: {problem}", None))
+    values["site_id"] = site_id
+    return values, warnings
+
+
+def _order_row(
+    batch: _Batch,
+    rule: EventRule,
+    type_code: str,
+    event: RowMapping,
+    customer: dict[str, Any],
+    warnings: Trail,
+    reason: str,
+) -> NewOrderRow:
+    order_type = batch.types.get(type_code)
+    if order_type is None:
+        raise _Refused(
+            f"the {event['event_type']} rule names work-order type {type_code!r}, which does not "
+            "exist or is retired: fix order_type in the config and retry the event"
+        )
+    missing = [FIELD_LABELS.get(f, f) for f in order_type.required_fields if not customer.get(f)]
+    if missing:
+        raise _Refused(
+            f"missing {', '.join(missing)} (required for a {order_type.name}); billing must "
+            "resend the event with it, or fix the row and retry"
+        )
+    main = type_code == rule.order_type
+    trail: Trail = [("status", None, None, reason), *warnings]
+    status, hold_note, person = WorkOrderStatus.NEW, None, None
+    if event["life_support"] and order_type.code == "DISCONNECT":
+        status, hold_note = WorkOrderStatus.ON_HOLD, LIFE_SUPPORT_WARNING
+        trail.append(("warning", None, LIFE_SUPPORT_WARNING, "life support: never sent as is"))
+    elif rule.default_assignee:
+        person = batch.people.get(rule.default_assignee.lower())
+        if person is None or not person["active"]:
+            why = "is unknown" if person is None else "is deactivated"
+            note = f"default assignee {rule.default_assignee!r} {why}: assign the order by hand"
+            trail.append(("note", None, note, None))
+            person = None
+    trail[0] = ("status", None, status.value, reason)
+    if person is not None:
+        by_rule = f"default assignee of the {event['event_type']} rule"
+        trail.append(("assignee", None, person["name"], by_rule))
+        trail.append(("status", status.value, WorkOrderStatus.SETUP.value, None))
+        status = WorkOrderStatus.SETUP
+    days = order_type.sla_business_days
+    if main and rule.due_in_business_days is not None:
+        days = rule.due_in_business_days
+    priority = Priority.parse(rule.priority) if main and rule.priority else None
+    operator, now = batch.ctx.operator, batch.now
+    values = {
+        **customer,
+        "type_code": order_type.code,
+        "priority": int(priority or order_type.default_priority),
+        "status": status.value,
+        "source": event["event_type"],
+        "source_event_id": event["id"] if main else None,
+        "related_order_id": None,
+        "life_support": bool(event["life_support"]),
+        "created_at": now,
+        "created_by": operator,
+        "due_date": batch.due(days),
+        "service_time": "any",
+        "instructions": f"Reason: {clean_text(rule.reason)}." if main and rule.reason else None,
+        "hold_note": hold_note,
+        "assignee_id": person["id"] if person is not None else None,
+        "assigned_by": operator if person is not None else None,
+        "assigned_at": now if person is not None else None,
+        "reading_to_follow": False,
+        "updated_at": now,
+        "updated_by": operator,
+        "version": 1,
+    }
+    return NewOrderRow(values, trail, person)

@@ -1,0 +1,314 @@
+"""The event poller: billing events become work orders exactly once (reliability.md §5-7).
+
+A batch is claimed and handled in ONE write transaction: the orders, their history, any
+assignment emails and the events' `processed` mark commit together, so a crash at any point
+leaves either everything or nothing. New events are found by "status is pending and due",
+never by "id greater than the last seen". Several pollers never take the same event:
+PostgreSQL claims with `FOR UPDATE SKIP LOCKED`; SQLite's `BEGIN IMMEDIATE` lets one writer
+at a time (SQLite silently drops `FOR UPDATE`).
+
+Speed: one executemany per table per batch (orders with RETURNING, history, events), and a
+fixed handful of look-ups per batch, never one per event.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, or_, select, text
+from sqlalchemy.exc import DBAPIError
+
+from wo_tui.config import EventsSettings
+from wo_tui.core.bulk import insert_rows, update_rows
+from wo_tui.core.context import Context
+from wo_tui.core.event_rules import EventPlan, NewOrderRow, plan_batch
+from wo_tui.core.models import events, history, work_orders
+from wo_tui.core.orders import queue_email
+from wo_tui.core.statuses import EventStatus
+
+__all__ = [
+    "POLLER_OPERATOR",
+    "Hooks",
+    "PollResult",
+    "backoff_delay",
+    "process_batch",
+    "run_poller",
+]
+
+POLLER_OPERATOR = "event-poller"
+"""The name the poller's changes are recorded under (created_by, history actor)."""
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+BACKOFF_JITTER = 0.25
+"""Each delay is the nominal one ±25%: retries of many events spread out, and a delay
+still always exceeds the one before it (0.75 x 2 > 1.25) until the cap."""
+
+Hooks = Callable[[str], None]
+"""Called with "claimed", "inserted", "before_commit" (inside the transaction) and
+"after_commit": the crash tests kill the worker there."""
+
+
+@dataclass
+class PollResult:
+    """What one batch (or a whole run) did."""
+
+    events: int = 0
+    """Events claimed."""
+    processed: int = 0
+    """Events marked processed (an order created, or linked to an existing one)."""
+    orders_created: int = 0
+    duplicates: int = 0
+    """Events linked to an open order of the same type for the same site."""
+    retried: int = 0
+    """Events that failed and will be tried again later."""
+    dead: int = 0
+    """Events that failed for the last time and are parked."""
+
+    def __add__(self, other: PollResult) -> PollResult:
+        return PollResult(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def summary(self) -> str:
+        """One line for a log: "created N orders from M events, K retried, D dead"."""
+        line = f"created {self.orders_created} orders from {self.events} events"
+        if self.duplicates:
+            line += f" ({self.duplicates} duplicates linked)"
+        return f"{line}, {self.retried} retried, {self.dead} dead"
+
+
+def backoff_delay(attempts: int, rand: Callable[[], float] = random.random) -> timedelta:
+    """How long to wait after the `attempts`-th failure: 30 s doubling up to 1 h, ±25%."""
+    nominal = min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    return nominal * (1 + BACKOFF_JITTER * (2 * rand() - 1))
+
+
+def process_batch(
+    ctx: Context, settings: EventsSettings, *, limit: int | None = None, hooks: Hooks | None = None
+) -> PollResult:
+    """Claim up to `limit` (default `settings.batch_size`) due pending events, oldest first,
+    and turn them into orders in one transaction. A failing event is counted, given a later
+    `next_attempt_at` (or parked as dead) with its error; it never stops the others."""
+    hook = hooks or _no_hook
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        claimed = _claim(conn, now, limit or settings.batch_size)
+        hook("claimed")
+        if not claimed:
+            return PollResult()
+        try:
+            with conn.begin_nested():
+                result = _handle(conn, ctx, settings, claimed, hook)
+        except DBAPIError:
+            # Validation happens in Python first; if the database still refuses something,
+            # redo the batch one event at a time so only the bad event is marked.
+            result = _handle_one_by_one(conn, ctx, settings, claimed, hook)
+        hook("before_commit")
+    hook("after_commit")
+    return result
+
+
+def _no_hook(point: str) -> None:
+    return None
+
+
+def _claim(conn: Connection, now: datetime, limit: int) -> Sequence[RowMapping]:
+    # Literal `status = 'pending'`: it matches the partial index ix_events_pending.
+    query = (
+        select(events)
+        .where(
+            text("status = 'pending'"),
+            or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
+        )
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).mappings())
+
+
+def _handle(
+    conn: Connection,
+    ctx: Context,
+    settings: EventsSettings,
+    claimed: Sequence[RowMapping],
+    hook: Hooks,
+) -> PollResult:
+    plans = plan_batch(conn, ctx, settings, claimed)
+    created = _insert_orders(conn, plans)
+    hook("inserted")
+    _write_trail(conn, ctx, plans)
+    for row in created:
+        if row.assignee is not None and row.order_id is not None:
+            queue_email(conn, ctx, row.order_id, row.assignee, "assignment")
+    return _mark_events(conn, ctx, settings, plans, len(created))
+
+
+def _handle_one_by_one(
+    conn: Connection,
+    ctx: Context,
+    settings: EventsSettings,
+    claimed: Sequence[RowMapping],
+    hook: Hooks,
+) -> PollResult:
+    total = PollResult()
+    for event in claimed:
+        try:
+            with conn.begin_nested():
+                total += _handle(conn, ctx, settings, [event], hook)
+        except DBAPIError as exc:
+            message = str(exc.orig or exc).splitlines()[0][:300] if str(exc) else "error"
+            plan = EventPlan(event, error=f"the database refused the order: {message}")
+            total += _mark_events(conn, ctx, settings, [plan], 0)
+    return total
+
+
+def _insert_orders(conn: Connection, plans: Sequence[EventPlan]) -> list[NewOrderRow]:
+    """Insert every new order with one executemany per round: first the orders that link
+    to nothing new, then those that link to an order of this batch (a move-out's final
+    read, a payment's reconnection after a disconnection made in the same batch)."""
+    rows = [r for p in plans for r in (p.order, p.companion) if r is not None]
+    pending = rows
+    while pending:
+        ready = [r for r in pending if r.related is None or r.related.order_id is not None]
+        if not ready:  # cannot happen: an order only ever links to one planned before it
+            raise RuntimeError("orders of a batch link to each other in a cycle")
+        for row in ready:
+            if row.related is not None:
+                row.values["related_order_id"] = row.related.order_id
+        # RETURNING rows come back in no promised order, and asking SQLAlchemy to sort them
+        # makes SQLite insert row by row: match them by what identifies each row instead
+        # (the event id; a companion by the order it belongs to and its type).
+        c = work_orders.c
+        returning = (c.id, c.source_event_id, c.related_order_id, c.type_code)
+        returned = insert_rows(conn, work_orders, [r.values for r in ready], returning)
+        by_key = {
+            _identity(row.source_event_id, row.related_order_id, row.type_code): row.id
+            for row in returned
+        }
+        for row in ready:
+            v = row.values
+            row.order_id = int(
+                by_key[_identity(v["source_event_id"], v["related_order_id"], v["type_code"])]
+            )
+        pending = [r for r in pending if r.order_id is None]
+    return rows
+
+
+def _identity(event_id: int | None, related_id: int | None, type_code: str) -> tuple[Any, ...]:
+    return ("event", event_id) if event_id is not None else ("of", related_id, type_code)
+
+
+def _write_trail(conn: Connection, ctx: Context, plans: Sequence[EventPlan]) -> None:
+    now, actor = ctx.now(), ctx.operator
+    trail: list[dict[str, Any]] = []
+
+    def add(order_id: int, field: str, old: Any, new: Any, reason: str | None) -> None:
+        trail.append(
+            {
+                "work_order_id": order_id,
+                "at": now,
+                "actor": actor,
+                "field": field,
+                "old_value": old,
+                "new_value": new,
+                "reason": reason,
+                "batch_id": None,
+            }
+        )
+
+    for plan in plans:
+        for row in (plan.order, plan.companion):
+            if row is not None and row.order_id is not None:
+                for field, old, new, reason in row.trail:
+                    add(row.order_id, field, old, new, reason)
+        target = _linked_id(plan)
+        if plan.duplicate_of is not None and target is not None:
+            kind = plan.event["event_type"]
+            add(target, "event", None, f"duplicate event {plan.ref} linked", f"{kind} event")
+    insert_rows(conn, history, trail)
+
+
+def _linked_id(plan: EventPlan) -> int | None:
+    """The order an event ends up pointing at: the one it created, or the duplicate's."""
+    if plan.order is not None:
+        return plan.order.order_id
+    if isinstance(plan.duplicate_of, NewOrderRow):
+        return plan.duplicate_of.order_id
+    return plan.duplicate_of
+
+
+def _mark_events(
+    conn: Connection,
+    ctx: Context,
+    settings: EventsSettings,
+    plans: Sequence[EventPlan],
+    orders_created: int,
+) -> PollResult:
+    now = ctx.now()
+    result = PollResult(events=len(plans), orders_created=orders_created)
+    changes: list[dict[str, Any]] = []
+    for plan in plans:
+        attempts = int(plan.event["attempts"]) + 1
+        change = {"id": plan.event["id"], "attempts": attempts}
+        if plan.error is None:
+            result.processed += 1
+            result.duplicates += plan.duplicate_of is not None
+            status, error, due, processed_at = EventStatus.PROCESSED, None, None, now
+        else:
+            dead = attempts >= settings.max_attempts
+            result.dead += dead
+            result.retried += not dead
+            status, error, processed_at = EventStatus.PENDING, plan.error, None
+            due = None if dead else now + backoff_delay(attempts)
+            status = EventStatus.DEAD if dead else EventStatus.PENDING
+        change.update(
+            status=status.value,
+            last_error=error,
+            next_attempt_at=due,
+            processed_at=processed_at,
+            work_order_id=_linked_id(plan) if plan.error is None else None,
+        )
+        changes.append(change)
+    update_rows(conn, events, changes, only_if={"status": EventStatus.PENDING.value})
+    return result
+
+
+def run_poller(
+    ctx: Context,
+    settings: EventsSettings,
+    *,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[PollResult], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+) -> PollResult:
+    """Poll until `stop` is set (checked between batches), or with `once` until nothing is
+    due; returns the totals. A full batch is followed at once by the next (bursts drain
+    without sleeping); otherwise it waits `poll_interval_seconds`. `on_batch` gets each
+    non-empty batch's result. Without `on_error` a database error ends the run; with it
+    (a long-running worker) the error is reported and the poll retried after the interval."""
+    stop = stop or threading.Event()
+    total = PollResult()
+    while not stop.is_set():
+        try:
+            result = process_batch(ctx, settings, limit=settings.batch_size)
+        except DBAPIError as exc:  # e.g. the server restarting: try again later
+            if once or on_error is None:
+                raise
+            on_error(exc)
+            stop.wait(settings.poll_interval_seconds)
+            continue
+        total += result
+        if result.events and on_batch is not None:
+            on_batch(result)
+        if result.events >= settings.batch_size:
+            continue
+        if once:
+            break
+        stop.wait(settings.poll_interval_seconds)
+    return total
