@@ -177,3 +177,20 @@ def test_the_shipped_templates_use_only_known_placeholders() -> None:
         used |= set(template.get_identifiers())
     assert used <= set(PLACEHOLDERS)
     assert {"life_support_warning", "hazards", "access_details", "site_id"} <= used
+
+
+def test_the_wheel_carries_the_templates(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("wo_tui-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in (root / "wo_tui" / "mail" / "templates").iterdir():
+        assert f"wo_tui/mail/templates/{path.name}" in names
+    assert "wo_tui/core/migrations/versions/0002_outbox_sending.py" in names
