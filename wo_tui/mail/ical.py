@@ -47,6 +47,8 @@ def _param(value: str) -> str:
 
 def fold(line: str) -> str:
     """Fold a content line into pieces of at most 75 octets joined by CRLF + space."""
+    if len(line) <= 75 and len(line.encode("utf-8")) <= 75:
+        return line
     out: list[str] = []
     current: list[str] = []
     size, limit = 0, 75

@@ -12,7 +12,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -22,9 +21,11 @@ from wo_tui.core.statuses import AssigneeKind, Priority
 from wo_tui.mail.fields import html_values, plain_values, short_type
 from wo_tui.mail.headers import header_value, mail_domain, recipient_address, sender_address
 from wo_tui.mail.ical import CalendarEntry, calendar
+from wo_tui.mail.mime import MAIL_POLICY, attachment, fixed_header, multipart, text_part
 from wo_tui.mail.templating import Templates
 
-_WIRE = policy.SMTP.clone(cte_type="7bit")
+_WIRE = MAIL_POLICY.clone(linesep="\r\n", cte_type="7bit")
+"""SMTP line ends (CRLF), 7-bit clean."""
 
 JSON_FIELDS = (
     "account_number",
@@ -114,20 +115,12 @@ def build_message(
     text_values = plain_values(order, from_address)
     life_support = bool(order.get("life_support"))
 
-    message = EmailMessage()
-    message["From"] = from_address
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now.replace(tzinfo=UTC))
-    message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Work-Order"] = format_number(order["id"])
-    message.set_content(templates.render(kind, "txt", text_values), cte="quoted-printable")
-    message.add_alternative(
+    text = text_part("plain", templates.render(kind, "txt", text_values))
+    html = text_part(
+        "html",
         templates.render(kind, "html", html_values(text_values, life_support=life_support)),
-        subtype="html",
-        cte="quoted-printable",
     )
+    attachments: list[EmailMessage] = []
     number = format_number(order["id"]).lower()
     if order.get("scheduled_date") is not None:
         entry = CalendarEntry(
@@ -145,20 +138,33 @@ def build_message(
             attendee_name=text_values["assignee"],
             cancel=kind != "assignment",
         )
-        message.add_attachment(
-            calendar(entry).encode("utf-8"),
-            maintype="text",
-            subtype="calendar",
-            filename=f"{number}.ics",
-            params={"method": "CANCEL" if entry.cancel else "REQUEST", "charset": "utf-8"},
+        method = "CANCEL" if entry.cancel else "REQUEST"
+        attachments.append(
+            attachment(
+                f'text/calendar; charset="utf-8"; method={method}',
+                calendar(entry).encode("utf-8"),
+                f"{number}.ics",
+            )
         )
     if order.get("recipient_kind") == AssigneeKind.PARTNER.value:
-        message.add_attachment(
-            order_json(order, kind).encode("utf-8"),
-            maintype="application",
-            subtype="json",
-            filename=f"{number}.json",
+        attachments.append(
+            attachment(
+                "application/json", order_json(order, kind).encode("utf-8"), f"{number}.json"
+            )
         )
+    headers = {
+        "From": fixed_header("From", from_address),
+        "To": to,
+        "Subject": subject,
+        "Date": format_datetime(now.replace(tzinfo=UTC)),
+        "Message-ID": message_id,
+        "MIME-Version": fixed_header("MIME-Version", "1.0"),
+        # RFC 3834: tells auto-responders (out of office) not to answer.
+        "Auto-Submitted": fixed_header("Auto-Submitted", "auto-generated"),
+    }
+    if not attachments:
+        return multipart("alternative", [text, html], headers)
+    message = multipart("mixed", [multipart("alternative", [text, html]), *attachments], headers)
     return message
 
 
