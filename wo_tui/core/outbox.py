@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, and_, case, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import NotAllowed, NotFound
@@ -162,24 +173,48 @@ def mark_sent(ctx: Context, outbox_id: int, token: str, reply: str) -> bool:
         return bool(_mark_sent(conn, ctx, [(outbox_id, token, reply)]))
 
 
+_SENT = (
+    update(outbox)
+    .where(
+        outbox.c.id == bindparam("b_id"),
+        outbox.c.lease_token == bindparam("b_token"),
+        outbox.c.status == _SENDING,
+    )
+    .values(
+        status=EmailStatus.SENT.value,
+        sent_at=bindparam("b_now"),
+        last_reply=bindparam("b_reply"),
+        lease_until=None,
+    )
+)
+
+
 def _mark_sent(conn: Connection, ctx: Context, items: Sequence[tuple[int, str, str]]) -> list[int]:
+    """One guarded UPDATE run for many rows (executemany); the rows that now say sent under
+    their own token are the ones this call changed (a token belongs to one claim only)."""
     now = ctx.now()
-    done: list[RowMapping] = []
-    for outbox_id, token, reply in items:
-        row = (
-            conn.execute(
-                update(outbox)
-                .where(*_held(outbox_id, token))
-                .values(status=EmailStatus.SENT.value, sent_at=now, last_reply=reply, **_LET_GO)
-                .returning(outbox.c.id, outbox.c.work_order_id, outbox.c.kind, outbox.c.assignee_id)
+    conn.execute(
+        _SENT,
+        [
+            {"b_id": i, "b_token": token, "b_now": now, "b_reply": reply}
+            for i, token, reply in items
+        ],
+    )
+    pairs = [(i, token) for i, token, _ in items]
+    done = list(
+        conn.execute(
+            select(outbox.c.id, outbox.c.work_order_id, outbox.c.kind, outbox.c.assignee_id).where(
+                outbox.c.id.in_([i for i, _ in pairs]),
+                tuple_(outbox.c.id, outbox.c.lease_token).in_(pairs),
+                outbox.c.status == EmailStatus.SENT.value,
             )
-            .mappings()
-            .first()
-        )
-        if row is not None:
-            done.append(row)
+        ).mappings()
+    )
+    ids = [r["id"] for r in done]
+    if ids:
+        conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_token=None))
     orders_sent(conn, ctx, [r for r in done if r["kind"] == "assignment"])
-    return [r["id"] for r in done]
+    return ids
 
 
 def mark_retry(

@@ -12,6 +12,9 @@ from wo_tui.core.outbox import SendOutcome, Verdict, record_outcomes
 
 log = logging.getLogger("wo_tui.mail")
 
+LINGER_SECONDS = 0.02
+"""After the first outcome arrives, wait this long for more to share its transaction."""
+
 
 class Recorder:
     """Collects outcomes (`add`, from the event loop) and records them in the background;
@@ -45,6 +48,8 @@ class Recorder:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            if not self._closing:
+                await asyncio.sleep(LINGER_SECONDS)
             self._wake.clear()
             if self._pending:
                 batch, self._pending = self._pending, []
