@@ -11,30 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-from pydantic import SecretStr
 
 from wo_tui.config import SmtpSettings
 from wo_tui.core.context import Context
 from wo_tui.core.outbox import DEFAULT_LEASE_SECONDS, SendOutcome, Verdict, claim_due
+from wo_tui.mail.connections import Feed, finish, run_connections, send_batch
 from wo_tui.mail.errors import SendingPaused
-from wo_tui.mail.prepare import ReadyEmail, prepare
+from wo_tui.mail.prepare import prepare
 from wo_tui.mail.recorder import Recorder
-from wo_tui.mail.smtp import ConnectionFailed, close, connect, send_one
 from wo_tui.mail.templating import load_templates
 
 log = logging.getLogger("wo_tui.mail")
 
-BATCH_SIZE = 200
-"""Emails claimed at a time."""
-EMAILS_PER_CONNECTION = 10
-"""A further connection is opened only for this many more emails (at most `connections`)."""
+BATCH_SIZE = 100
+"""Emails claimed (and built) at a time."""
+
+__all__ = ["DrainResult", "SendingPaused", "drain_outbox", "send_batch", "send_due"]
 
 
 @dataclass
@@ -84,82 +79,6 @@ class DrainResult:
         return text + (f"; sending paused: {self.paused.reason}" if self.paused else "")
 
 
-@dataclass
-class _Batch:
-    emails: deque[ReadyEmail]
-    lease_deadline: float
-    paused: SendingPaused | None = None
-    connect_error: str | None = None
-
-
-async def send_batch(
-    emails: Sequence[ReadyEmail],
-    settings: SmtpSettings,
-    *,
-    on_outcome: Callable[[SendOutcome], None],
-    password: SecretStr | None = None,
-    lease_deadline: float = math.inf,
-) -> SendingPaused | None:
-    """Send `emails` over up to `settings.connections` connections opened once and reused
-    for every email; each outcome goes to `on_outcome` as it happens. An email that could
-    not finish before `lease_deadline` (monotonic) is given back, not sent. Returns the
-    pause, if sending had to stop."""
-    batch = _Batch(deque(emails), lease_deadline)
-    count = min(settings.connections, max(1, math.ceil(len(emails) / EMAILS_PER_CONNECTION)))
-    workers = [_drain(batch, settings, password, on_outcome) for _ in range(count)]
-    await asyncio.gather(*workers)
-    while batch.emails:
-        left = batch.emails.popleft()
-        if batch.paused is not None:
-            on_outcome(SendOutcome(left.claim, Verdict.RELEASED, batch.paused.reason))
-        else:
-            on_outcome(SendOutcome(left.claim, Verdict.RETRY, batch.connect_error or "not sent"))
-    return batch.paused
-
-
-async def _drain(
-    batch: _Batch,
-    settings: SmtpSettings,
-    password: SecretStr | None,
-    on_outcome: Callable[[SendOutcome], None],
-) -> None:
-    """One connection: take the next email until none is left or sending is paused."""
-    smtp = None
-    try:
-        while batch.emails and batch.paused is None:
-            if smtp is None:
-                try:
-                    smtp = await connect(settings, password)
-                except SendingPaused as pause:
-                    batch.paused = batch.paused or pause
-                    return
-                except ConnectionFailed as exc:
-                    batch.connect_error = str(exc)
-                    return
-            if not batch.emails:
-                return
-            email = batch.emails.popleft()
-            if time.monotonic() + settings.send_deadline_seconds > batch.lease_deadline:
-                on_outcome(SendOutcome(email.claim, Verdict.RELEASED, "the claim ran out"))
-                continue
-            envelope = email.envelope
-            try:
-                verdict, reply, usable = await send_one(
-                    smtp, envelope.sender, envelope.recipient, envelope.data, settings, password
-                )
-            except SendingPaused as pause:
-                batch.paused = batch.paused or pause
-                batch.emails.appendleft(email)
-                return
-            on_outcome(SendOutcome(email.claim, verdict, reply))
-            if not usable:
-                smtp.close()
-                smtp = None
-    finally:
-        if smtp is not None:
-            await close(smtp)
-
-
 async def send_due(
     ctx: Context,
     settings: SmtpSettings,
@@ -167,9 +86,10 @@ async def send_due(
     batch_size: int = BATCH_SIZE,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> DrainResult:
-    """Send every email due now (batch after batch) and return what happened. For a
-    Textual worker: the database and CPU work runs in threads. Never raises for a mail
-    problem: a pause comes back in `DrainResult.paused`."""
+    """Send every email due now and return what happened. For a Textual worker: the
+    database and CPU work runs in threads, and the next batch is claimed and built while the
+    current one is being sent. Never raises for a mail problem: a pause (tell the user once)
+    comes back in `DrainResult.paused`."""
     result = DrainResult()
     try:
         templates = load_templates(settings.templates_dir)
@@ -180,28 +100,35 @@ async def send_due(
     except OSError as exc:
         result.paused = SendingPaused(f"cannot read smtp.password_file: {exc.strerror}")
         return result
-    while result.paused is None:
-        claims = await asyncio.to_thread(claim_due, ctx, lease_seconds, batch_size)
-        # The lease is counted from now on this host's clock, a little short to be safe.
-        lease_deadline = time.monotonic() + lease_seconds * 0.9
-        if not claims:
-            break
-        ready, done = await asyncio.to_thread(
-            prepare, ctx, claims, templates=templates, from_address=settings.from_address
-        )
-        recorder = Recorder(ctx, settings.max_attempts, result.count)
-        for outcome in done:
-            recorder.add(outcome)
-        result.paused = await send_batch(
-            ready,
-            settings,
-            on_outcome=recorder.add,
-            password=password,
-            lease_deadline=lease_deadline,
-        )
+    recorder = Recorder(ctx, settings.max_attempts, result.count)
+    feed = Feed(settings.connections)
+    tasks = await run_connections(feed, settings, password, recorder.add)
+    try:
+        while feed.open:
+            claims = await asyncio.to_thread(claim_due, ctx, lease_seconds, batch_size)
+            # The lease is counted from now on this host's clock, a little short to be safe.
+            lease_deadline = time.monotonic() + lease_seconds * 0.9
+            if not claims:
+                break
+            ready, done = await asyncio.to_thread(
+                prepare, ctx, claims, templates=templates, from_address=settings.from_address
+            )
+            for outcome in done:
+                recorder.add(outcome)
+            for email in ready:
+                if feed.open:
+                    feed.put(email, lease_deadline)
+                else:
+                    feed.give_back(email, recorder.add)
+            if len(claims) < batch_size:
+                break
+            # Stay about half a batch ahead of the connections, no more.
+            while feed.open and feed.queue.qsize() > batch_size // 2:
+                await asyncio.sleep(0.005)
+    finally:
+        await finish(feed, tasks, recorder.add)
         await recorder.finish()
-        if len(claims) < batch_size or result.released:
-            break
+    result.paused = feed.paused
     if result.paused is not None:
         log.error("sending paused: %s", result.paused.reason)
     return result
