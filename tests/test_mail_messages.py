@@ -194,3 +194,24 @@ def test_the_wheel_carries_the_templates(tmp_path: Path) -> None:
     for path in (root / "wo_tui" / "mail" / "templates").iterdir():
         assert f"wo_tui/mail/templates/{path.name}" in names
     assert "wo_tui/core/migrations/versions/0002_outbox_sending.py" in names
+
+
+def test_an_email_that_cannot_be_built_fails_alone(db: Database) -> None:
+    ctx, sender, _ = contexts(db, NOW)
+    name = technician(ctx)
+    broken, fine = new_order(ctx), new_order(ctx)
+    assign(ctx, broken, name)
+    assign(ctx, fine, name)
+    set_order(db, broken, priority=9)  # no such priority: stored data the code never made
+    server = Recording()
+    with smtp_server(server) as port:
+        result = drain_outbox(sender, settings_for(port))
+    assert (result.sent, result.failed) == (1, 1)
+    (got,) = server.received
+    assert "WO-000002" in got.parsed()["Subject"]
+    with db.read() as conn:
+        rows = conn.execute(select(outbox.c.status, outbox.c.last_reply).order_by(outbox.c.id))
+        (first, second) = rows.all()
+    assert first.status == "failed"
+    assert first.last_reply.startswith("the email cannot be built: ValueError")
+    assert second.status == "sent"

@@ -17,7 +17,7 @@ from wo_tui.config import SmtpSettings
 from wo_tui.core.outbox import SendOutcome, Verdict
 from wo_tui.mail.errors import SendingPaused
 from wo_tui.mail.prepare import ReadyEmail
-from wo_tui.mail.smtp import ConnectionFailed, close, connect, send_one
+from wo_tui.mail.smtp import ConnectionFailed, close, connect, send_one, unexpected
 
 Report = Callable[[SendOutcome], None]
 
@@ -98,6 +98,8 @@ async def run_connection(
                 feed.paused = feed.paused or pause
                 feed.give_back(email, report)
                 return
+            except Exception as exc:  # never a crashed sender: retry, on a fresh connection
+                verdict, reply, usable = Verdict.RETRY, unexpected(exc, settings, password), False
             report(SendOutcome(email.claim, verdict, reply))
             if not usable:
                 smtp.close()

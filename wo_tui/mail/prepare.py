@@ -131,8 +131,9 @@ def prepare(
             ready.append(ReadyEmail(claim, envelope(message, from_address=from_address)))
         except MessageRefused as exc:
             done.append(SendOutcome(claim, Verdict.FAILED, str(exc)))
-        except (ValueError, TypeError) as exc:
-            # The email package refuses some values itself; never a crashed worker.
-            reason = clean_text(str(exc))[:300]
+        except Exception as exc:
+            # The email package refuses some values itself, and stored data may surprise:
+            # this email fails visibly, the others go on (never a crashed sender).
+            reason = f"{type(exc).__name__}: {clean_text(str(exc))[:300]}"
             done.append(SendOutcome(claim, Verdict.FAILED, f"the email cannot be built: {reason}"))
     return ready, done

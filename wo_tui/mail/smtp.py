@@ -221,3 +221,8 @@ async def close(smtp: aiosmtplib.SMTP) -> None:
             async with asyncio.timeout(2):
                 await smtp.quit()
     smtp.close()
+
+
+def unexpected(exc: Exception, settings: SmtpSettings, password: SecretStr | None) -> str:
+    """The reply kept for an error nobody foresaw: its kind and scrubbed text only."""
+    return f"unexpected error: {type(exc).__name__}: {scrub(str(exc), password, settings.username)}"
