@@ -48,7 +48,8 @@ from wo_tui.core.context import Context
 from wo_tui.core.db import connect, sqlite_url_for
 from wo_tui.core.models import outbox, work_orders
 from wo_tui.core.orders import assign, create_order
-from wo_tui.core.outbox import claim_due, mark_sent
+from wo_tui.core.outbox import claim_due
+from wo_tui.core.outbox_marks import mark_sent
 from wo_tui.mail.prepare import prepare
 from wo_tui.mail.sender import BATCH_SIZE, drain_outbox
 from wo_tui.mail.templating import load_templates

@@ -14,17 +14,8 @@ from wo_tui.core.db import Database
 from wo_tui.core.errors import NotAllowed
 from wo_tui.core.models import history, outbox
 from wo_tui.core.orders import assign, get_order
-from wo_tui.core.outbox import (
-    RETRY_CAP_SECONDS,
-    claim_due,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-    order_emails,
-    release,
-    resend,
-    retry_delay,
-)
+from wo_tui.core.outbox import RETRY_CAP_SECONDS, claim_due, order_emails, resend, retry_delay
+from wo_tui.core.outbox_marks import mark_failed, mark_retry, mark_sent, release
 from wo_tui.core.status_changes import bulk_cancel
 from wo_tui.mail.sender import drain_outbox
 

@@ -8,7 +8,8 @@ import logging
 from collections.abc import Callable
 
 from wo_tui.core.context import Context
-from wo_tui.core.outbox import SendOutcome, Verdict, record_outcomes
+from wo_tui.core.outbox import SendOutcome, Verdict
+from wo_tui.core.outbox_marks import record_outcomes
 
 log = logging.getLogger("wo_tui.mail")
 
