@@ -31,6 +31,7 @@ from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import connect
 from wo_tui.core.models import Base
+from wo_tui.core.schema import SCHEMA_HEAD as HEAD
 from wo_tui.core.statuses import CancelReason
 
 from conftest import NOW, PG_URL
@@ -260,17 +261,25 @@ def test_db_upgrade_creates_an_empty_sqlite_file(wo: WoTui, tmp_path: Path) -> N
     path = tmp_path / "fresh" / "wo.db"
     url = f"sqlite:///{path}"
     current = wo("db", "current", db=str(path))
-    assert (current.status, current.out) == (1, f"{url}: empty (newest: 0001)\n")
+    assert (current.status, current.out) == (1, f"{url}: empty (newest: {HEAD})\n")
 
     first = wo("db", "upgrade", db=str(path))
-    assert (first.status, first.out, first.err) == (0, f"{url}: upgraded from empty to 0001\n", "")
+    assert (first.status, first.out, first.err) == (
+        0,
+        f"{url}: upgraded from empty to {HEAD}\n",
+        "",
+    )
     assert path.is_file()
 
     second = wo("db", "upgrade", db=str(path))
-    assert (second.status, second.out) == (0, f"{url}: already at revision 0001\n")
+    assert (second.status, second.out) == (0, f"{url}: already at revision {HEAD}\n")
 
     current = wo("db", "current", db=str(path))
-    assert (current.status, current.out, current.err) == (0, f"{url}: 0001 (newest: 0001)\n", "")
+    assert (current.status, current.out, current.err) == (
+        0,
+        f"{url}: {HEAD} (newest: {HEAD})\n",
+        "",
+    )
 
 
 def test_db_upgrade_and_current_on_an_empty_database(wo: WoTui, empty_db_url: str) -> None:
@@ -284,10 +293,10 @@ def test_db_upgrade_and_current_on_an_empty_database(wo: WoTui, empty_db_url: st
         assert listed.status == 0
     upgraded = wo("db", "upgrade", db=empty_db_url)
     assert upgraded.status == 0
-    assert upgraded.out.rstrip().endswith("0001")
+    assert upgraded.out.rstrip().endswith(HEAD)
     current = wo("db", "current", db=empty_db_url)
     assert current.status == 0
-    assert current.out.endswith(": 0001 (newest: 0001)\n")
+    assert current.out.endswith(f": {HEAD} (newest: {HEAD})\n")
 
 
 def test_an_unusable_database_url_is_a_clear_error(wo: WoTui, tmp_path: Path) -> None:

@@ -149,6 +149,16 @@ class SmtpSettings(_PasswordSettings):
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of each socket operation.")
     send_deadline_seconds: float = Field(120.0, gt=0, description="Deadline for a whole send.")
     max_attempts: int = Field(8, ge=1, description="Attempts before an email is marked failed.")
+    connections: int = Field(
+        4, ge=1, le=20, description="SMTP connections opened at once when many emails are due."
+    )
+    templates_dir: Path | None = Field(
+        None,
+        description=(
+            "Directory of email templates that replace the shipped ones file by file "
+            "(e.g. assignment.subject, assignment.txt, assignment.html); unset = shipped only."
+        ),
+    )
 
     @field_validator("from_address")
     @classmethod
@@ -166,6 +176,13 @@ class SmtpSettings(_PasswordSettings):
     def _ca_file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.expanduser().is_file():
             raise ValueError(f"CA file {value.expanduser()} does not exist")
+        return None if value is None else value.expanduser()
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_dir():
+            raise ValueError(f"templates directory {value.expanduser()} does not exist")
         return None if value is None else value.expanduser()
 
     def effective_port(self) -> int:

@@ -53,6 +53,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="include deactivated ones")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_tech_list)
+    p = tech_sub.add_parser("edit", parents=[common], help="change a name, email, phone or kind")
+    p.add_argument("name")
+    p.add_argument("--name", dest="new_name", metavar="NEW_NAME", help="a new name")
+    p.add_argument("--email", help="a new email (unsent emails follow it)")
+    p.add_argument("--phone", help="a new phone number ('' clears it)")
+    p.add_argument("--kind", choices=[k.value for k in AssigneeKind])
+    p.set_defaults(handler=cmd_tech_edit)
     for verb, active in (("deactivate", False), ("activate", True)):
         p = tech_sub.add_parser(verb, parents=[common], help=f"{verb} an assignee")
         p.add_argument("name")
@@ -205,6 +212,26 @@ def cmd_tech_list(runtime: Runtime, args: argparse.Namespace) -> int:
         ((r["name"], r["kind"], r["email"], r["phone"], r["active"]) for r in rows),
         args.format,
     )
+    return EXIT_OK
+
+
+def cmd_tech_edit(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Change a technician's or partner's details."""
+    from wo_tui.core.assignees import edit_assignee
+
+    try:
+        changed = edit_assignee(
+            runtime.context(),
+            args.name,
+            new_name=args.new_name,
+            email=args.email,
+            phone=args.phone,
+            kind=args.kind,
+        )
+    except WorkOrderError as exc:
+        raise CommandError.from_service(exc) from None
+    shown = plain(args.new_name or args.name).strip()
+    print(f"{shown}: {'changed ' + ', '.join(changed) if changed else 'nothing changed'}")
     return EXIT_OK
 
 

@@ -8,9 +8,9 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, NotFound
-from wo_tui.core.models import assignees
+from wo_tui.core.models import assignees, outbox
 from wo_tui.core.sanitize import clean_text, has_line_break
-from wo_tui.core.statuses import AssigneeKind
+from wo_tui.core.statuses import AssigneeKind, EmailStatus
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
@@ -82,3 +82,87 @@ def set_active(ctx: Context, name: str, active: bool) -> None:
         )
         if result.rowcount == 0:
             raise NotFound(f"no assignee named {name!r}")
+
+
+def edit_assignee(
+    ctx: Context,
+    name: str,
+    *,
+    new_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    kind: AssigneeKind | str | None = None,
+) -> list[str]:
+    """Change an assignee's name, email, phone ('' clears it) or kind; returns the fields
+    that changed. A new email also readdresses the assignee's emails not sent yet (queued,
+    to retry, or failed and waiting for a resend); each keeps its Message-ID."""
+    wanted: dict[str, object] = {}
+    problems: dict[str, str] = {}
+    if new_name is not None:
+        clean_name = clean_text(new_name).strip()
+        if not clean_name:
+            problems["name"] = "a name is required"
+        elif len(clean_name) > 120:
+            problems["name"] = f"at most 120 characters (this has {len(clean_name)})"
+        else:
+            wanted["name"] = clean_name
+    if email is not None:
+        try:
+            wanted["email"] = check_email(email)
+        except InvalidInput as exc:
+            problems.update(exc.problems)
+    if phone is not None:
+        clean_phone = clean_text(phone).strip()
+        if len(clean_phone) > 40:
+            problems["phone"] = "at most 40 characters"
+        wanted["phone"] = clean_phone or None
+    if kind is not None:
+        try:
+            wanted["kind"] = AssigneeKind(str(kind).lower()).value
+        except ValueError:
+            problems["kind"] = f"unknown kind {kind!r}; use internal, external or partner"
+    if problems:
+        raise InvalidInput(problems)
+    if not wanted:
+        raise InvalidInput({"edit": "nothing to change: give a new name, email, phone or kind"})
+    with ctx.db.write() as conn:
+        current = (
+            conn.execute(
+                select(assignees).where(func.lower(assignees.c.name) == name.strip().lower())
+            )
+            .mappings()
+            .first()
+        )
+        if current is None:
+            raise NotFound(f"no assignee named {name!r}")
+        if "name" in wanted:
+            taken = conn.execute(
+                select(assignees.c.id).where(
+                    func.lower(assignees.c.name) == str(wanted["name"]).lower(),
+                    assignees.c.id != current["id"],
+                )
+            ).first()
+            if taken:
+                raise InvalidInput(
+                    {"name": f"there is already an assignee named {wanted['name']!r}"}
+                )
+        changed = {k: v for k, v in wanted.items() if current[k] != v}
+        if not changed:
+            return []
+        conn.execute(update(assignees).where(assignees.c.id == current["id"]).values(changed))
+        if "email" in changed:
+            conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.assignee_id == current["id"],
+                    outbox.c.status.in_(
+                        [
+                            EmailStatus.QUEUED.value,
+                            EmailStatus.RETRY.value,
+                            EmailStatus.FAILED.value,
+                        ]
+                    ),
+                )
+                .values(recipient=changed["email"])
+            )
+        return sorted(changed)

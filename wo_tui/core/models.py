@@ -256,8 +256,10 @@ class OutboxEmail(Base):
     """assignment, reassignment_notice, cancellation_notice."""
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("assignees.id"))
     recipient: Mapped[str] = mapped_column(String(254))
+    """Exactly one address per row: a refusal or a retry concerns one recipient only."""
     message_id: Mapped[str] = mapped_column(String(250), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")
+    """An `EmailStatus`: queued, sending, retry, sent, failed or superseded."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     lease_token: Mapped[str | None] = mapped_column(String(32))
@@ -266,6 +268,12 @@ class OutboxEmail(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(120))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Added by migration 0002.
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The iCalendar SEQUENCE of this email's invitation: grows with every email queued for
+    the same order, so a calendar updates the one entry (UID per order) on a reschedule."""
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 

@@ -344,8 +344,13 @@ def queue_email(
     assignee: Mapping[str, Any] | RowMapping,
     kind: str,
 ) -> None:
-    """Add an outbox row; its Message-ID is fixed now and reused on every retry."""
+    """Add an outbox row; its Message-ID is fixed now and reused on every retry. Its
+    iCalendar SEQUENCE is the number of emails queued for the order before it, so each
+    invitation or cancellation updates the same calendar entry."""
     token = uuid.uuid4().hex
+    sequence = conn.execute(
+        select(func.count()).select_from(outbox).where(outbox.c.work_order_id == order_id)
+    ).scalar_one()
     conn.execute(
         insert(outbox),
         {
@@ -356,6 +361,7 @@ def queue_email(
             "message_id": f"<{format_number(order_id).lower()}.{token}@{ctx.mail_domain}>",
             "status": "queued",
             "attempts": 0,
+            "ical_sequence": int(sequence),
             "created_at": ctx.now(),
             "created_by": ctx.operator,
         },

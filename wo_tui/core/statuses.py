@@ -139,9 +139,17 @@ class EventStatus(StrEnum):
 
 
 class EmailStatus(StrEnum):
-    """Where an outbox email is."""
+    """Where an outbox email is (docs/email.md explains each one)."""
 
     QUEUED = "queued"
+    """Waiting for its first attempt."""
     SENDING = "sending"
+    """Claimed by a sender, whose lease runs until `lease_until`."""
+    RETRY = "retry"
+    """A temporary failure (4xx, disconnect, timeout): tried again at `next_attempt_at`."""
     SENT = "sent"
+    """The mail server accepted it."""
     FAILED = "failed"
+    """Refused for good (5xx, bad data) or out of attempts; `last_reply` says why."""
+    SUPERSEDED = "superseded"
+    """Not sent: the order was closed or given to someone else before it went out."""

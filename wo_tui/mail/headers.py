@@ -1,0 +1,68 @@
+"""Values that go into headers and the SMTP envelope, checked before they get there.
+
+The email package and aiosmtplib do not refuse everything that splits a line (aiosmtplib
+silently truncated an injected recipient, reliability.md §13), so any line break or control
+character in a header value refuses the email with a clear error instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from email.utils import parseaddr
+
+from wo_tui.core.assignees import check_email
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.sanitize import clean_text
+from wo_tui.mail.errors import MessageRefused
+
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(ch: str) -> bool:
+    # Cc: C0, DEL and C1 (NEL among them); Zl/Zp: U+2028, U+2029; and bidi overrides.
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI
+
+
+def header_value(value: str, what: str) -> str:
+    """`value` unchanged if it is safe in a header, else MessageRefused naming `what`."""
+    bad = sorted({f"U+{ord(ch):04X}" for ch in value if _is_control(ch)})
+    if bad:
+        raise MessageRefused(
+            f"{what} contains a line break or control character ({', '.join(bad)}); "
+            f"the email was not sent; correct the order and resend it"
+        )
+    return value
+
+
+_ENVELOPE = re.compile(r"^[\x21-\x7e]+$")
+
+
+def recipient_address(address: str) -> str:
+    """One plain address (no display name, no comment, no second address), or
+    MessageRefused."""
+    header_value(address, "the recipient's address")
+    try:
+        checked = check_email(address)
+    except InvalidInput:
+        raise MessageRefused(
+            f"{clean_text(address)!r} is not a single email address; correct the "
+            "technician's email and resend"
+        ) from None
+    if checked != address or not _ENVELOPE.match(checked):
+        raise MessageRefused(f"{clean_text(address)!r} is not a single plain email address")
+    return checked
+
+
+def sender_address(from_address: str) -> str:
+    """The bare address of the configured From (which may carry a display name)."""
+    header_value(from_address, "smtp.from_address")
+    address = parseaddr(from_address)[1]
+    if not address or not _ENVELOPE.match(address) or address.count("@") != 1:
+        raise MessageRefused("smtp.from_address is not an email address")
+    return address
+
+
+def mail_domain(from_address: str) -> str:
+    """The domain of the sender's address (the right-hand side of calendar UIDs)."""
+    return sender_address(from_address).rpartition("@")[2].lower()
