@@ -12,6 +12,7 @@ from textual.worker import Worker, WorkerState
 from wo_tui.config import Settings
 from wo_tui.core.context import Context
 from wo_tui.keys import APP_BINDINGS, KeyBinding
+from wo_tui.messages import BackgroundFailed, EventsIngested
 
 
 def styles_dir() -> Path:
@@ -56,6 +57,38 @@ class WoTuiApp(App[None]):
                 markup=False,
             )
         self.push_screen(DashboardScreen())
+        from wo_tui.background import BackgroundJobs
+
+        self.background = BackgroundJobs(self)
+        self.background.start()
+
+    def on_events_ingested(self, event: EventsIngested) -> None:
+        """New orders from billing events: say so, and show them in the queue now."""
+        from wo_tui.screens.dashboard import DashboardScreen
+
+        if event.orders_created:
+            plural = "s" if event.orders_created != 1 else ""
+            self.notify(f"{event.orders_created} new order{plural} from billing events")
+        if event.dead:
+            plural = "s" if event.dead != 1 else ""
+            self.notify(
+                f"{event.dead} billing event{plural} could not become an order and "
+                f"{'were' if plural else 'was'} parked; see the Events screen",
+                severity="warning",
+                timeout=10,
+            )
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                screen.action_refresh()
+
+    def on_background_failed(self, event: BackgroundFailed) -> None:
+        """A background job failed; it keeps trying, and says so once."""
+        self.notify(
+            f"The {event.job} failed and will try again: {event.error}",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     COMMANDS: ClassVar = App.COMMANDS | {lambda: _actions_provider()}
 

@@ -26,3 +26,20 @@ class QueueCounted(Message):
     filter: QueueFilter
     total: int
     counts: BucketCounts
+
+
+@dataclass
+class EventsIngested(Message):
+    """The app's poller turned billing events into orders (posted from a worker thread)."""
+
+    orders_created: int
+    duplicates: int
+    dead: int
+
+
+@dataclass
+class BackgroundFailed(Message):
+    """A background job (poller, sender) failed and will try again; said once per outage."""
+
+    job: str
+    error: str

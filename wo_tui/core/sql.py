@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Integer, Select, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -36,6 +35,8 @@ def id_set(conn: Connection, ids: Sequence[int]) -> Select[Any]:
     thousands of parameters costs more to build and bind than the statement takes to run,
     and SQLite's limit on parameters would force chunks."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY  # only PostgreSQL pays the import
+
         values = func.unnest(bindparam(None, list(ids), type_=ARRAY(Integer)))
         table = values.table_valued("value").render_derived()
     else:
@@ -47,6 +48,8 @@ def pair_set(conn: Connection, pairs: Sequence[tuple[int, int]]) -> Select[Any]:
     """`SELECT a, b FROM <the pairs>` as one or two bound parameters, for
     `tuple_(col_a, col_b).in_(pair_set(...))` (e.g. the (id, version) lost-update guard)."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
         firsts = bindparam(None, [a for a, _ in pairs], type_=ARRAY(Integer))
         seconds = bindparam(None, [b for _, b in pairs], type_=ARRAY(Integer))
         table = func.unnest(firsts, seconds).table_valued("a", "b").render_derived()
