@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from wo_tui.config import EventsSettings
 from wo_tui.core.assignees import add_assignee, set_active
@@ -501,3 +502,29 @@ def test_the_loop_picks_up_new_events_until_stopped(
         threading.Event().wait(0.05)
     assert sum(r.orders_created for r in seen) == 12
     stop.set()
+
+
+def test_a_site_without_site_id_is_known_by_account_and_address(pctx: Context) -> None:
+    add(pctx, "move_in", 1, site_id=None)
+    add(pctx, "move_in", 1, site_id=None)  # same account and address: a duplicate
+    add(pctx, "move_in", 1, site_id=None, site_address="2 Other St")  # another site
+    result = process_batch(pctx, settings())
+    assert (result.orders_created, result.duplicates) == (2, 1)
+
+
+def test_the_loop_reports_a_database_error_and_goes_on(pctx: Context) -> None:
+    with pctx.db.write() as conn:
+        conn.execute(text("ALTER TABLE events RENAME TO events_elsewhere"))
+    stop = threading.Event()
+    errors: list[Exception] = []
+
+    def complain(exc: Exception) -> None:
+        errors.append(exc)
+        if len(errors) == 2:
+            stop.set()
+
+    rules = EventsSettings(poll_interval_seconds=0.01)
+    assert run_poller(pctx, rules, stop=stop, on_error=complain) == PollResult()
+    assert len(errors) == 2 and "events" in str(errors[0])
+    with pytest.raises(DBAPIError, match="events"):
+        run_poller(pctx, rules, once=True, on_error=complain)  # --once: the error ends it
