@@ -12,7 +12,7 @@ from textual.worker import Worker, WorkerState
 from wo_tui.config import Settings
 from wo_tui.core.context import Context
 from wo_tui.keys import APP_BINDINGS, KeyBinding
-from wo_tui.messages import BackgroundFailed, EventsIngested
+from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
 
 
 def styles_dir() -> Path:
@@ -62,10 +62,16 @@ class WoTuiApp(App[None]):
         self.background = BackgroundJobs(self)
         self.background.start()
 
-    def on_events_ingested(self, event: EventsIngested) -> None:
-        """New orders from billing events: say so, and show them in the queue now."""
+    def refresh_queue(self) -> None:
+        """Read the dashboard's queue again now (it also refreshes itself)."""
         from wo_tui.screens.dashboard import DashboardScreen
 
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                screen.action_refresh()
+
+    def on_events_ingested(self, event: EventsIngested) -> None:
+        """New orders from billing events: say so, and show them in the queue now."""
         if event.orders_created:
             plural = "s" if event.orders_created != 1 else ""
             self.notify(f"{event.orders_created} new order{plural} from billing events")
@@ -77,9 +83,33 @@ class WoTuiApp(App[None]):
                 severity="warning",
                 timeout=10,
             )
-        for screen in self.screen_stack:
-            if isinstance(screen, DashboardScreen):
-                screen.action_refresh()
+        self.refresh_queue()
+
+    def on_emails_sent(self, event: EmailsSent) -> None:
+        """The sender ran: orders it sent are SENT now; failures must not go unnoticed."""
+        if event.sent:
+            self.notify(f"{event.sent} email{'s' if event.sent != 1 else ''} sent")
+        if event.failed:
+            plural = "s" if event.failed != 1 else ""
+            self.notify(
+                f"{event.failed} email{plural} failed; see the Outbox to resend",
+                severity="warning",
+                timeout=10,
+            )
+        self.refresh_queue()
+
+    def on_emails_paused(self, event: EmailsPaused) -> None:
+        """Sending is paused until someone acts: say so once, with what to fix."""
+        self.notify(
+            f"Sending emails is paused: {event.reason}",
+            severity="error",
+            timeout=20,
+            markup=False,
+        )
+
+    def action_send_now(self) -> None:
+        """Send the emails that are due now."""
+        self.background.send_now()
 
     def on_background_failed(self, event: BackgroundFailed) -> None:
         """A background job failed; it keeps trying, and says so once."""

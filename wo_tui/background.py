@@ -1,4 +1,4 @@
-"""The app's background jobs: the event poller (and the email sender) as Textual workers.
+"""The app's background jobs: the event poller and the email sender as Textual workers.
 
 Each job re-arms itself with `set_timer` after its run, so two runs of one job never
 overlap. Workers never touch widgets: they post messages (`EventsIngested`,
@@ -15,11 +15,18 @@ from typing import TYPE_CHECKING
 
 from textual.worker import get_current_worker
 
-from wo_tui.messages import BackgroundFailed, EventsIngested
+from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from wo_tui.app import WoTuiApp
 
+SENDER_OPERATOR = "mail-sender"
+"""The name the sender's changes (an order becoming SENT) are recorded under."""
+PAUSED_BACKOFF = 12
+"""After a pause (login refused, no TLS) the sender waits this many intervals before trying
+again, so that a wrong password does not hammer the mail server."""
 BATCH_PAUSE_SECONDS = 0.05
 """Pause between two batches of a burst: the interpreter is the app's for that long."""
 FIRST_POLL_SECONDS = 1.0
@@ -33,11 +40,57 @@ class BackgroundJobs:
         self.app = app
         self.failing: set[str] = set()
         """Jobs whose last run failed (the user was told once)."""
+        self._send_timer: Timer | None = None
 
     def start(self) -> None:
         """Arm the jobs the settings ask for."""
         if self.app.settings.events.poll_in_app:
             self.app.set_timer(FIRST_POLL_SECONDS, self._start_poll)
+        if self.app.settings.smtp.send_from_app:
+            self.app.set_timer(FIRST_POLL_SECONDS, self.send_now)
+
+    # -- the email sender ----------------------------------------------------------------
+    def send_now(self) -> None:
+        """Run the sender over the outbox now (unless a run is going on already)."""
+        if any(w.group == "sender" and not w.is_finished for w in self.app.workers):
+            return
+        if self._send_timer is not None:
+            self._send_timer.stop()  # this run re-arms it: one chain of runs, never two
+        self.app.run_worker(
+            self._send_emails, name="email sender", group="sender", thread=True, exit_on_error=False
+        )
+
+    def _send_emails(self) -> None:
+        """Send what is due (the sender runs its own event loop in this thread), then tell
+        the app about failures and pauses."""
+        from wo_tui.mail.headers import mail_domain
+        from wo_tui.mail.sender import drain_outbox
+
+        smtp = self.app.settings.smtp
+        ctx = replace(
+            self.app.ctx, operator=SENDER_OPERATOR, mail_domain=mail_domain(smtp.from_address)
+        )
+        worker = get_current_worker()
+        wait = smtp.poll_interval_seconds
+        try:
+            result = drain_outbox(ctx, smtp, once=True)
+        except Exception as exc:  # the database; mail problems come back as results
+            self._failed("email sender", exc)
+        else:
+            if result.paused is not None:
+                wait *= PAUSED_BACKOFF
+                if "email sender" not in self.failing:
+                    self.failing.add("email sender")
+                    self.app.post_message(EmailsPaused(result.paused.reason))
+            else:
+                self._recovered("email sender")
+            if result.sent or result.failed:
+                self.app.post_message(EmailsSent(result.sent, result.failed, result.retried))
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._arm_sender, wait)
+
+    def _arm_sender(self, wait: float) -> None:
+        self._send_timer = self.app.set_timer(wait, self.send_now)
 
     # -- the event poller ----------------------------------------------------------------
     def _start_poll(self) -> None:

@@ -159,6 +159,8 @@ class SmtpSettings(_PasswordSettings):
             "(e.g. assignment.subject, assignment.txt, assignment.html); unset = shipped only."
         ),
     )
+    poll_interval_seconds: float = Field(5.0, gt=0, description="Seconds between outbox runs.")
+    send_from_app: bool = Field(True, description="The app sends too (not only `wo-tui worker`).")
 
     @field_validator("from_address")
     @classmethod

@@ -43,3 +43,19 @@ class BackgroundFailed(Message):
 
     job: str
     error: str
+
+
+@dataclass
+class EmailsSent(Message):
+    """The app's sender ran: how many emails went out, failed for good, or wait to retry."""
+
+    sent: int
+    failed: int
+    retried: int
+
+
+@dataclass
+class EmailsPaused(Message):
+    """Sending is paused until someone acts (login refused, no TLS); said once."""
+
+    reason: str

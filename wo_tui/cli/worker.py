@@ -1,8 +1,9 @@
 """`wo-tui worker`: the headless background jobs, run until SIGTERM or SIGINT.
 
-Each job is one clearly separated function taking the shared stop event: today the event
-poller (billing events → work orders); the email sender will join it here. A signal sets the
-stop event, so the batch in hand is finished and committed before the command exits 0.
+Each job is one clearly separated function taking the shared stop event: the event poller
+(billing events → work orders) and the email sender (the outbox → the mail server), each in
+its own thread. A signal sets the stop event, so the batch in hand is finished and committed
+before the command exits 0. With `--once` each job drains what is due, one after the other.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from wo_tui.cli.runtime import EXIT_OK, Runtime, explain
+from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, Runtime, explain
+
+PAUSED_BACKOFF = 12
+"""After a pause the sender waits this many intervals, so a wrong password does not hammer
+the mail server."""
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the `worker` command."""
     p = commands.add_parser(
-        "worker", parents=[common], help="run the background jobs (the event poller)"
+        "worker", parents=[common], help="run the background jobs (event poller, email sender)"
     )
     p.add_argument("--once", action="store_true", help="process everything that is due, then exit")
     p.set_defaults(handler=cmd_worker)
@@ -32,7 +37,19 @@ def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> int:
     """Run the worker's jobs until stopped (or, with --once, until nothing is due)."""
     stop = threading.Event()
     with _stop_on_signals(stop):
-        run_event_poller(runtime, stop, once=args.once)
+        if args.once:
+            run_event_poller(runtime, stop, once=True)
+            paused = run_email_sender(runtime, stop, once=True)
+            return EXIT_PARTIAL if paused else EXIT_OK
+        sender = threading.Thread(
+            target=run_email_sender, args=(runtime, stop), kwargs={"once": False}, daemon=True
+        )
+        sender.start()
+        try:
+            run_event_poller(runtime, stop, once=False)
+        finally:
+            stop.set()
+            sender.join()
     return EXIT_OK
 
 
@@ -72,3 +89,36 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def run_email_sender(runtime: Runtime, stop: threading.Event, *, once: bool) -> bool:
+    """The email sender: one line on stdout per run that did something; a pause (login
+    refused, no TLS) is said on stderr and retried after a long wait. Returns whether
+    sending was paused when it stopped."""
+    from wo_tui.mail.headers import mail_domain
+    from wo_tui.mail.sender import drain_outbox
+
+    smtp = runtime.settings.smtp
+    ctx = replace(
+        runtime.context(), operator="mail-sender", mail_domain=mail_domain(smtp.from_address)
+    )
+    paused_before = False
+    while not stop.is_set():
+        try:
+            result = drain_outbox(ctx, smtp, once=True)
+        except Exception as exc:  # the database; mail problems come back as results
+            if once:
+                raise
+            print(f"wo-tui: worker: email sender: {explain(exc)}", file=sys.stderr, flush=True)
+            stop.wait(smtp.poll_interval_seconds)
+            continue
+        if result.sent or result.failed or result.retried or result.superseded:
+            print(f"emails: {result.summary()}", flush=True)
+        if result.paused is not None and not paused_before:
+            print(f"wo-tui: worker: sending paused: {result.paused.reason}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        paused_before = result.paused is not None
+        if once:
+            return paused_before
+        stop.wait(smtp.poll_interval_seconds * (PAUSED_BACKOFF if paused_before else 1))
+    return paused_before

@@ -177,3 +177,42 @@ def order_emails(conn: Connection, order_id: int) -> list[RowMapping]:
     """Every email of an order, oldest first: what the order screen lists."""
     query = select(outbox).where(outbox.c.work_order_id == order_id).order_by(outbox.c.id)
     return list(conn.execute(query).mappings())
+
+
+def list_outbox(
+    conn: Connection, *, statuses: tuple[EmailStatus, ...] = (), limit: int = 500
+) -> list[RowMapping]:
+    """Emails newest first (of the given statuses), with their order's type and site: what
+    the Outbox screen lists."""
+    from wo_tui.core.models import work_orders
+
+    query = (
+        select(
+            outbox,
+            work_orders.c.type_code,
+            work_orders.c.site_address,
+            work_orders.c.site_id,
+        )
+        .join(work_orders, work_orders.c.id == outbox.c.work_order_id)
+        .order_by(outbox.c.id.desc())
+        .limit(limit)
+    )
+    if statuses:
+        query = query.where(outbox.c.status.in_([s.value for s in statuses]))
+    return list(conn.execute(query).mappings())
+
+
+def count_outbox(conn: Connection) -> dict[str, int]:
+    """How many emails are in each status (the dashboard shows the failed ones)."""
+    from sqlalchemy import func
+
+    query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+    return {status: int(n) for status, n in conn.execute(query).all()}
+
+
+def count_failed(conn: Connection) -> int:
+    """Emails refused for good and waiting for a person (resend or fix the address)."""
+    from sqlalchemy import func
+
+    query = select(func.count()).where(outbox.c.status == EmailStatus.FAILED.value)
+    return int(conn.execute(query).scalar_one())

@@ -33,7 +33,7 @@ class AssigneesScreen(RecordsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         *RecordsScreen.BINDINGS,
         Binding("n", "add", "Add", id="assignees.add"),
-        Binding("e,enter", "edit", "Edit", id="assignees.edit"),
+        Binding("e", "edit", "Edit", id="assignees.edit"),
         Binding("D", "toggle_active", "(De)activate", id="assignees.active"),
     ]
     COLUMNS = ("name", "kind", "email", "phone", "active")
@@ -69,6 +69,10 @@ class AssigneesScreen(RecordsScreen):
     def action_add(self) -> None:
         """Add an assignee through the form."""
         self.app.push_screen(AssigneeFormScreen(None), self._saved)
+
+    def open_row(self) -> None:
+        """Enter edits the assignee."""
+        self.action_edit()
 
     def action_edit(self) -> None:
         """Edit the assignee under the cursor."""

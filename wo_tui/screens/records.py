@@ -101,6 +101,13 @@ class RecordsScreen(Screen[None]):
             return
         self.show_rows(rows, status)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table takes the key itself): the screen's main action."""
+        self.open_row()
+
+    def open_row(self) -> None:
+        """What Enter does on a row; nothing unless a screen says so."""
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
