@@ -193,3 +193,19 @@ def test_cells_are_literal_text() -> None:
     assert isinstance(value, Text)
     assert "\x1b" not in value.plain and "\x07" not in value.plain
     assert value.plain.endswith("[bold]x") and not value.spans
+
+
+async def test_keys_open_the_screens_from_the_dashboard_and_q_comes_back(ctx: Context) -> None:
+    from wo_tui.screens.dashboard import DashboardScreen
+    from wo_tui.screens.outbox import OutboxScreen
+
+    app = _app(ctx.db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for key, kind in (("E", EventsScreen), ("M", OutboxScreen), ("T", AssigneesScreen)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, kind), key
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, DashboardScreen)

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from wo_tui.config import Settings
@@ -106,6 +107,28 @@ class WoTuiApp(App[None]):
             timeout=20,
             markup=False,
         )
+
+    def action_events(self) -> None:
+        """Open the billing events that wait or could not become orders."""
+        from wo_tui.screens.events import EventsScreen
+
+        self._open(EventsScreen)
+
+    def action_outbox(self) -> None:
+        """Open the outbox: every email, its state and the server's reply."""
+        from wo_tui.screens.outbox import OutboxScreen
+
+        self._open(OutboxScreen)
+
+    def action_assignees(self) -> None:
+        """Open the technicians and partner providers."""
+        from wo_tui.screens.assignees import AssigneesScreen
+
+        self._open(AssigneesScreen)
+
+    def _open(self, kind: type[Screen[None]]) -> None:
+        if not isinstance(self.screen, kind):
+            self.push_screen(kind())
 
     def action_send_now(self) -> None:
         """Send the emails that are due now."""

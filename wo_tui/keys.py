@@ -23,6 +23,10 @@ class KeyBinding:
 APP_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("app.quit", "Q,ctrl+q", "quit", "Quit", show=False),
     KeyBinding("app.help", "question_mark", "help", "Help"),
+    KeyBinding("app.events", "E", "events", "Events", show=False),
+    KeyBinding("app.outbox", "M", "outbox", "Outbox", show=False),
+    KeyBinding("app.assignees", "T", "assignees", "Technicians", show=False),
+    KeyBinding("app.send_now", "s", "send_now", "Send now", show=False),
 )
 
 DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (

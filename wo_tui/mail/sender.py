@@ -85,11 +85,13 @@ async def send_due(
     *,
     batch_size: int = BATCH_SIZE,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    rest_seconds: float = 0.0,
 ) -> DrainResult:
     """Send every email due now and return what happened. For a Textual worker: the
     database and CPU work runs in threads, and the next batch is claimed and built while the
-    current one is being sent. Never raises for a mail problem: a pause (tell the user once)
-    comes back in `DrainResult.paused`."""
+    current one is being sent. `rest_seconds` is a pause after each batch (an app's sender
+    leaves the interpreter to the screen that long). Never raises for a mail problem: a
+    pause (tell the user once) comes back in `DrainResult.paused`."""
     result = DrainResult()
     try:
         templates = load_templates(settings.templates_dir)
@@ -122,6 +124,8 @@ async def send_due(
                     feed.give_back(email, recorder.add)
             if len(claims) < batch_size:
                 break
+            if rest_seconds:
+                await asyncio.sleep(rest_seconds)
             # Stay about half a batch ahead of the connections, no more.
             while feed.open and feed.queue.qsize() > batch_size // 2:
                 await asyncio.sleep(0.005)
@@ -141,6 +145,8 @@ def drain_outbox(
     once: bool = True,
     stop: threading.Event | None = None,
     poll_seconds: float = 5.0,
+    batch_size: int = BATCH_SIZE,
+    rest_seconds: float = 0.0,
 ) -> DrainResult:
     """The headless worker: send what is due (`once`), or keep sending every
     `poll_seconds` until `stop` is set or sending is paused. Blocking; runs its own event
@@ -148,6 +154,7 @@ def drain_outbox(
     total = DrainResult()
     stop = stop or threading.Event()
     while True:
-        total.merge(asyncio.run(send_due(ctx, settings)))
+        run = send_due(ctx, settings, batch_size=batch_size, rest_seconds=rest_seconds)
+        total.merge(asyncio.run(run))
         if once or total.paused is not None or stop.wait(poll_seconds):
             return total
