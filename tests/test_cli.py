@@ -30,7 +30,7 @@ from wo_tui.cli.orders import LIST_HEADERS
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import connect
-from wo_tui.core.models import Base
+from wo_tui.core.models import metadata
 from wo_tui.core.schema import SCHEMA_HEAD as HEAD
 from wo_tui.core.statuses import CancelReason
 
@@ -141,7 +141,7 @@ def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
                     tuple(row)
                     for row in conn.execute(select(table).order_by(*table.primary_key.columns))
                 ]
-                for table in Base.metadata.sorted_tables
+                for table in metadata.sorted_tables
             }
     finally:
         db.dispose()

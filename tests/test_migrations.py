@@ -20,7 +20,7 @@ from wo_tui.core import schema
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import BUSY_TIMEOUT_MS, Database, connect
-from wo_tui.core.models import Base, work_order_types, work_orders
+from wo_tui.core.models import with_postgresql_options, work_order_types, work_orders
 from wo_tui.core.orders import add_note, assign
 from wo_tui.core.seed import seed_events, seed_orders
 from wo_tui.core.status_changes import bulk_cancel, bulk_complete, reopen
@@ -49,7 +49,7 @@ def dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             table.name: [
                 tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))
             ]
-            for table in Base.metadata.sorted_tables
+            for table in with_postgresql_options().sorted_tables
         }
         tables["alembic_version"] = [
             tuple(r) for r in conn.execute(text("SELECT version_num FROM alembic_version"))
@@ -69,7 +69,7 @@ def test_upgrade_from_empty_reaches_head(empty_db_url: str) -> None:
         assert schema.upgrade(db) == (None, schema.SCHEMA_HEAD)
         assert schema.current_revision(db) == schema.SCHEMA_HEAD
         tables = set(inspect(db.engine).get_table_names())
-        assert tables == set(Base.metadata.tables) | {"alembic_version"}
+        assert tables == set(with_postgresql_options().tables) | {"alembic_version"}
     finally:
         db.dispose()
 
@@ -77,7 +77,7 @@ def test_upgrade_from_empty_reaches_head(empty_db_url: str) -> None:
 def test_models_and_migrations_agree(db: Database) -> None:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, with_postgresql_options())
     # No filtering needed: on SQLite 3.40 and PostgreSQL 15 Alembic reports nothing at all.
     assert differences == []
 
@@ -88,7 +88,7 @@ def test_partial_index_predicates_agree(db: Database) -> None:
     dialect = db.engine.dialect.name
     inspector = inspect(db.engine)
     checked = 0
-    for table in Base.metadata.sorted_tables:
+    for table in with_postgresql_options().sorted_tables:
         reflected = {ix["name"]: ix for ix in inspector.get_indexes(table.name)}
         for index in table.indexes:
             assert isinstance(index, Index)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, exists, select
-from sqlalchemy.orm import aliased
 
 from wo_tui.core.context import Context
 from wo_tui.core.models import assignees, outbox, work_order_types, work_orders
@@ -33,7 +32,7 @@ class ReadyEmail:
 
 
 def _orders(conn: Connection, claims: Sequence[Claim]) -> dict[int, RowMapping]:
-    holder = aliased(assignees)
+    holder = assignees.alias("holder")
     query = (
         select(
             work_orders,
@@ -57,7 +56,7 @@ def _people(conn: Connection, claims: Sequence[Claim]) -> dict[int, RowMapping]:
 
 def _superseded_ids(conn: Connection, claims: Sequence[Claim]) -> set[int]:
     """Assignment emails with a newer assignment email for the same order."""
-    newer = aliased(outbox)
+    newer = outbox.alias("newer")
     ids = [c.outbox_id for c in claims if c.kind == "assignment"]
     if not ids:
         return set()

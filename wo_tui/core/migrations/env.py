@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from wo_tui.core.models import Base
+from wo_tui.core.models import with_postgresql_options
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -13,7 +13,7 @@ if connection is None:  # pragma: no cover - only reached by a bare `alembic` co
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=with_postgresql_options(),
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )
