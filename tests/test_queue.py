@@ -503,3 +503,26 @@ def test_bucket_counts_use_the_partial_indexes(data: QueueData) -> None:
 
 def test_today_is_the_fixed_clock() -> None:
     assert date(2026, 11, 26) == TODAY
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite query plans")
+@pytest.mark.parametrize(("column", "index"), [("customer", "customer"), ("address", "address")])
+@pytest.mark.parametrize("descending", [False, True])
+def test_name_and_address_windows_seek_their_sort_index(
+    data: QueueData, column: str, index: str, descending: bool
+) -> None:
+    sort = SortOrder(column, descending)
+
+    def windows(conn: Any) -> None:
+        first = queue.fetch_window(conn, QueueFilter(), sort, TODAY, limit=50)
+        key = sort.key_of(first.rows[-1])
+        queue.fetch_window(conn, QueueFilter(), sort, TODAY, after=key)
+        queue.fetch_window(conn, QueueFilter(), sort, TODAY, before=key)
+
+    plans = _plans(data, windows)
+    assert len(plans) == 3
+    for plan in plans:
+        assert f"USING INDEX ix_work_orders_{index}_sort" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    # after= and before= seek to the cursor instead of walking from the start
+    assert all("SEARCH work_orders USING INDEX" in plan for plan in plans[1:]), plans

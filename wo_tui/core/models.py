@@ -24,6 +24,8 @@ from sqlalchemy import (
     Text,
     Time,
     false,
+    func,
+    literal_column,
     text,
 )
 
@@ -197,6 +199,20 @@ work_orders = Table(
 )
 """One field job: the groups of fields follow domain.md (identity, where, when, what,
     who, outcome). `version` grows with every write and guards against lost updates."""
+
+
+# Sorting the queue by customer or by address walks these (queue.SORT_KEYS uses the same
+# expressions). Not partial: a status change does not touch them (migration 0003).
+Index(
+    "ix_work_orders_customer_sort",
+    func.coalesce(work_orders.c.customer_name, literal_column("''")),
+    work_orders.c.id,
+)
+Index(
+    "ix_work_orders_address_sort",
+    func.coalesce(work_orders.c.site_address, literal_column("''")),
+    work_orders.c.id,
+)
 
 
 history = Table(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -170,15 +171,25 @@ QUEUE_COLUMNS = (
 )
 
 
+def _blank_first(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`coalesce(column, '')` with '' written in the SQL, not bound: the sort indexes
+    (models.py) are on exactly this expression, and a parameter would not match them."""
+    return func.coalesce(column, literal_column("''"))
+
+
 SORT_KEYS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "priority": (work_orders.c.priority, work_orders.c.due_date, work_orders.c.id),
     "due": (work_orders.c.due_date, work_orders.c.priority, work_orders.c.id),
     "number": (work_orders.c.id,),
     "status": (work_orders.c.status, work_orders.c.id),
     "type": (work_orders.c.type_code, work_orders.c.id),
-    "customer": (func.coalesce(work_orders.c.customer_name, ""), work_orders.c.id),
-    "address": (func.coalesce(work_orders.c.site_address, ""), work_orders.c.id),
-    "site": (func.coalesce(work_orders.c.site_id, ""), work_orders.c.id),
+    # '' as a literal, not a parameter: the sort indexes are on exactly these expressions.
+    "customer": (
+        func.coalesce(work_orders.c.customer_name, literal_column("''")),
+        work_orders.c.id,
+    ),
+    "address": (func.coalesce(work_orders.c.site_address, literal_column("''")), work_orders.c.id),
+    "site": (func.coalesce(work_orders.c.site_id, literal_column("''")), work_orders.c.id),
     "scheduled": (
         func.coalesce(work_orders.c.scheduled_date, date(9999, 12, 31)),
         work_orders.c.id,
@@ -308,11 +319,9 @@ def fetch_window(
     query = _base(flt, today, *QUEUE_COLUMNS, with_assignee=True)
     cursor = before if before is not None else after
     if cursor is not None:
-        row_key, bound = tuple_(*key), tuple_(*_bind(cursor))
-        query = query.where(row_key < bound if descending else row_key > bound)
+        query = query.where(*_beyond(key, cursor, descending, inclusive=False))
     elif at_or_after is not None:
-        row_key, bound = tuple_(*key), tuple_(*_bind(at_or_after))
-        query = query.where(row_key <= bound if descending else row_key >= bound)
+        query = query.where(*_beyond(key, at_or_after, descending, inclusive=True))
     query = query.order_by(*[(k.desc() if descending else k.asc()) for k in key]).limit(limit + 1)
     rows = [QueueRow(**r) for r in conn.execute(query).mappings()]
     more = len(rows) > limit
@@ -336,11 +345,27 @@ def count_before(
     conn: Connection, flt: QueueFilter, sort: SortOrder, today: date, key: tuple[Any, ...]
 ) -> int:
     """How many matching rows sort before `key` (the position of the row with that key)."""
-    row_key, bound = tuple_(*SORT_KEYS[sort.column]), tuple_(*_bind(key))
     query = _base(flt, today, func.count(), with_assignee=sort.column == "assignee").where(
-        row_key > bound if sort.descending else row_key < bound
+        *_beyond(SORT_KEYS[sort.column], key, not sort.descending, inclusive=False)
     )
     return int(conn.execute(query).scalar_one())
+
+
+def _beyond(
+    key: tuple[ColumnElement[Any], ...],
+    cursor: tuple[Any, ...],
+    descending: bool,
+    *,
+    inclusive: bool,
+) -> list[ColumnElement[bool]]:
+    """The rows after `cursor` in the key's order (before it when `descending`): the row
+    value comparison, plus the same bound on the key's first column alone, which lets
+    SQLite seek an index on an expression (it does not for a row value on one)."""
+    row_key, bound = tuple_(*key), tuple_(*_bind(cursor))
+    first: ColumnElement[Any] = bindparam("k0_alone", cursor[0])
+    if descending:
+        return [row_key <= bound if inclusive else row_key < bound, key[0] <= first]
+    return [row_key >= bound if inclusive else row_key > bound, key[0] >= first]
 
 
 def _bind(values: tuple[Any, ...]) -> list[Any]:
