@@ -28,11 +28,13 @@ PAUSED_BACKOFF = 12
 """After a pause (login refused, no TLS) the sender waits this many intervals before trying
 again, so that a wrong password does not hammer the mail server."""
 SEND_BATCH = 20
-SEND_REST_SECONDS = 0.1
+SEND_REST_SECONDS = 0.2
 """The app's sender takes the outbox 20 emails at a time and rests after each batch, so a
 large send (a headless worker's job) never makes the dispatcher's keys slow."""
-BATCH_PAUSE_SECONDS = 0.05
-"""Pause between two batches of a burst: the interpreter is the app's for that long."""
+POLL_BATCH = 100
+POLL_REST_FACTOR = 2.0
+"""Between two batches of a burst the app's poller rests twice as long as the batch took:
+the interpreter is the screen's two thirds of the time while a backlog drains."""
 FIRST_POLL_SECONDS = 1.0
 """The first poll waits until the queue has been painted."""
 
@@ -120,12 +122,14 @@ class BackgroundJobs:
         worker = get_current_worker()
         total = PollResult()
         try:
+            batch = min(POLL_BATCH, settings.batch_size)
             while not worker.is_cancelled:
-                result = process_batch(ctx, settings)
+                started = time.perf_counter()
+                result = process_batch(ctx, settings, limit=batch)
                 total += result
-                if result.events < settings.batch_size:
+                if result.events < batch:
                     break
-                time.sleep(BATCH_PAUSE_SECONDS)
+                time.sleep((time.perf_counter() - started) * POLL_REST_FACTOR)
             self._recovered("event poller")
         except DBAPIError as exc:
             self._failed("event poller", exc)
