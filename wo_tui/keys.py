@@ -49,13 +49,13 @@ DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("queue.sort_reverse", "O", "sort(True)", "Sort reverse", show=False),
     KeyBinding("queue.command", "colon", "command", "Command", show=False),
     KeyBinding("queue.closed", "t", "toggle_closed", "Closed too"),
-    KeyBinding("queue.open", "enter", "open_detail", "Open"),
-    KeyBinding("queue.new", "n", "new_order", "New"),
-    KeyBinding("queue.edit", "e", "edit_order", "Edit", show=False),
-    KeyBinding("queue.all_orders", "f", "all_orders", "Find all"),
-    KeyBinding("queue.export", "E", "export", "Export", show=False),
     KeyBinding("queue.refresh", "r", "refresh", "Refresh", show=False),
     KeyBinding("queue.close", "q", "app.quit", "Quit"),
+    KeyBinding("queue.open", "enter", "open_detail", "Open", show=False),
+    KeyBinding("queue.new", "n", "new_order", "New"),
+    KeyBinding("queue.edit", "e", "edit_order", "Edit", show=False),
+    KeyBinding("queue.all_orders", "f", "all_orders", "All orders"),
+    KeyBinding("queue.export", "E", "export", "Export", show=False),
     *(
         KeyBinding(f"queue.bucket_{n}", str(n), f"bucket({n - 1})", f"Bucket {n}", show=False)
         for n in range(1, 8)

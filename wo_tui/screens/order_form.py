@@ -75,13 +75,13 @@ class OrderFormScreen(Screen[int | None]):
             else f"Edit {format_number(self.order_id or 0)} (version {self.version})"
         )
         yield Static(Content(heading), id="detail-title")
-        yield Static("", id="form-error")
+        yield Static("", id="form-error", classes="hidden")
         with VerticalScroll(id="form"):
             for f in FORM_FIELDS:
                 with Horizontal(classes="form-row", id=f"row-{f.name}"):
                     yield Label(f.label, id=f"label-{f.name}", classes="form-label")
                     yield self._widget(f)
-                yield Static("", id=f"hint-{f.name}", classes="form-hint")
+                yield Static("", id=f"hint-{f.name}", classes="form-hint", expand=False)
         yield Footer()
 
     def _widget(self, f: FormField) -> Widget:
@@ -90,16 +90,25 @@ class OrderFormScreen(Screen[int | None]):
         if f.kind == "select":
             options = self._options(f.name)
             disabled = not self.is_new and f.name in ("type_code", "assignee")
-            return Select(options, value=value, id=wid, disabled=disabled, prompt="choose")
+            return Select(
+                options,
+                value=value,
+                id=wid,
+                disabled=disabled,
+                prompt="choose" if f.name != "priority" else "the type's default",
+                allow_blank=f.name != "service_time",
+                compact=True,
+            )
         if f.kind == "block":
-            return TextArea(value or "", id=wid, classes="form-block", soft_wrap=True)
+            return TextArea(value or "", id=wid, classes="form-block", soft_wrap=True, compact=True)
         if f.kind == "check":
-            return Checkbox("life-support customer at this site", bool(value), id=wid)
-        return Input(value=value or "", placeholder=f.placeholder, id=wid)
+            return Checkbox("life-support customer at this site", bool(value), id=wid, compact=True)
+        return Input(value=value or "", placeholder=f.placeholder, id=wid, compact=True)
 
     def _options(self, name: str) -> list[tuple[Text, Any]]:
         if name == "type_code":
-            return [(Text(f"{t.code} · {t.name}"), t.code) for t in self.types.values()]
+            ordered = sorted(self.types.values(), key=lambda t: t.code)
+            return [(Text(f"{t.code} · {t.name}"), t.code) for t in ordered]
         if name == "priority":
             return [(Text(p.label), p) for p in Priority]
         if name == "service_time":
@@ -158,7 +167,9 @@ class OrderFormScreen(Screen[int | None]):
         return self.raw() != self.initial
 
     def _hint(self, name: str, content: Content | str) -> None:
-        self.query_one(f"#hint-{name}", Static).update(content)
+        hint = self.query_one(f"#hint-{name}", Static)
+        hint.update(content)
+        hint.display = bool(content)
 
     def _explain(self, name: str) -> None:
         """Show beside a date or window what was understood (or why it was not)."""
@@ -215,10 +226,10 @@ class OrderFormScreen(Screen[int | None]):
         general = problems.get("form")
         count = len(problems)
         summary = f"Not saved: {count} field{'s' if count != 1 else ''} to fix"
-        self.query_one("#form-error", Static).update(
+        error = self.query_one("#form-error", Static)
+        error.display = bool(problems)
+        error.update(
             Content.styled(summary + (f" ({clean_text(general)})" if general else ""), "$error")
-            if problems
-            else ""
         )
         for f in FORM_FIELDS:
             if f.name in problems:
