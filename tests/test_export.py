@@ -115,8 +115,7 @@ def test_the_cli_writes_the_same_csv(ctx: Context, db_url: str, tmp_path: Path) 
     expected, _ = export_file(tmp_path / "screen.csv", rows)
     env = {**os.environ, "TZ": "UTC"}
     out = subprocess.run(
-        [sys.executable, "-m", "wo_tui", "--db", db_url, "orders", "list", "--all"]
-        + ["--format", "csv"],
+        [sys.executable, "-m", "wo_tui", "--db", db_url, "orders", "list", "--all", "--format=csv"],
         capture_output=True,
         text=True,
         check=True,
