@@ -126,7 +126,8 @@ def detail_screen(app: WoTuiApp) -> DetailScreen:
 def shown(app: WoTuiApp) -> str:
     """Every text of the detail screen, as plain text."""
     screen = detail_screen(app)
-    return "\n".join(str(s.render()) for s in screen.query(Static))
+    statics = [str(s.render()) for s in screen.query(Static)]
+    return "\n".join([*statics, screen.page.text])
 
 
 async def open_order(pilot: Any, order_id: int) -> None:
@@ -258,6 +259,37 @@ async def test_brackets_step_through_the_queue_in_its_order(db: Database) -> Non
         await settle(pilot)
         # The dashboard's cursor followed.
         assert app.screen.view.current_id == order[-3]  # type: ignore[attr-defined]
+
+
+async def test_a_long_trail_is_read_after_the_fields_are_shown(db: Database) -> None:
+    (order_id,) = add_orders(db, [{"customer_name": "Busy Bee"}])
+    with db.write() as conn:
+        conn.execute(
+            insert(history),
+            [
+                {
+                    "work_order_id": order_id,
+                    "at": NOW,
+                    "actor": f"d{i}",
+                    "field": "instructions",
+                    "old_value": f"old {i}",
+                    "new_value": f"new {i}",
+                }
+                for i in range(300)
+            ],
+        )
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        screen = detail_screen(app)
+        assert "Busy Bee" in screen.page.text  # the fields at once
+        await settle(pilot)
+        text = shown(app)
+        assert "History (301)" in text
+        assert "d299  instructions: old 299 → new 299" in text
+        await pilot.press("G")
+        assert screen.page.scroll_y == screen.page.max_scroll_y > 300
 
 
 # -- actions ------------------------------------------------------------------------------------

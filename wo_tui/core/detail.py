@@ -73,6 +73,10 @@ class OrderDetail:
     emails: list[RowMapping] = field(default_factory=list)
     source_event: RowMapping | None = None
     linked: list[LinkedOrder] = field(default_factory=list)
+    trail_rows: int = 0
+    """How many history rows and notes the order has (known before they are read)."""
+    trail_loaded: bool = False
+    """False until history, notes, emails and the source event have been read."""
 
     @property
     def id(self) -> int:
@@ -129,11 +133,20 @@ ORDER_COLUMNS = (
 )
 
 
-def load_detail(conn: Connection, order_id: int) -> OrderDetail:
-    """Read one order and everything around it (six statements at most)."""
+def load_order(conn: Connection, order_id: int) -> OrderDetail:
+    """The order, its type, its linked orders and the size of its trail (two statements):
+    enough to draw the top of the detail at once."""
+    history_count = (
+        select(func.count()).where(history.c.work_order_id == order_id).scalar_subquery()
+    )
+    notes_count = select(func.count()).where(notes.c.work_order_id == order_id).scalar_subquery()
     row = (
         conn.execute(
-            select(*ORDER_COLUMNS)
+            select(
+                *ORDER_COLUMNS,
+                history_count.label("history_count"),
+                notes_count.label("notes_count"),
+            )
             .outerjoin(assignees, assignees.c.id == work_orders.c.assignee_id)
             .outerjoin(work_order_types, work_order_types.c.code == work_orders.c.type_code)
             .where(work_orders.c.id == order_id)
@@ -148,7 +161,16 @@ def load_detail(conn: Connection, order_id: int) -> OrderDetail:
         order=order,
         type_name=order.pop("type_name") or order["type_code"],
         needs_reading=order.pop("completion_needs") == "reading",
+        trail_rows=int(order.pop("history_count") or 0) + int(order.pop("notes_count") or 0),
     )
+    detail.linked = linked_orders(conn, order)
+    return detail
+
+
+def load_trail(conn: Connection, detail: OrderDetail) -> None:
+    """Read the order's history, notes, emails and source event into `detail` (four
+    statements at most)."""
+    order_id = detail.id
     detail.history = list(
         conn.execute(
             select(history).where(history.c.work_order_id == order_id).order_by(history.c.id)
@@ -175,13 +197,19 @@ def load_detail(conn: Connection, order_id: int) -> OrderDetail:
             .order_by(outbox.c.id)
         ).mappings()
     )
-    if order["source_event_id"] is not None:
+    if detail.order["source_event_id"] is not None:
         detail.source_event = (
-            conn.execute(select(events).where(events.c.id == order["source_event_id"]))
+            conn.execute(select(events).where(events.c.id == detail.order["source_event_id"]))
             .mappings()
             .first()
         )
-    detail.linked = linked_orders(conn, order)
+    detail.trail_loaded = True
+
+
+def load_detail(conn: Connection, order_id: int) -> OrderDetail:
+    """Read one order and everything around it (six statements at most)."""
+    detail = load_order(conn, order_id)
+    load_trail(conn, detail)
     return detail
 
 

@@ -1,25 +1,34 @@
 """One order in full: field warnings first, every field by group, history, notes, emails,
 source event and linked orders; the single-order actions; `]`/`[` step through the queue.
 
-The text is built once per read (`detail_text`) into five `Static`s; nothing is mounted per
-history row or note, so an order with a thousand changes opens as fast as a new one.
+The page is built once per read (`detail_text`) as plain rows for a line-API `Document`
+that draws only the visible lines: nothing is mounted per history row or note, so an order
+with a thousand changes opens about as fast as a new one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import status_changes
 from wo_tui.core.context import Context
-from wo_tui.core.detail import OrderDetail, load_detail, previous_reading
+from wo_tui.core.detail import (
+    OrderDetail,
+    load_detail,
+    load_order,
+    load_trail,
+    previous_reading,
+)
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.orders import add_note, assign
 from wo_tui.core.status_changes import BatchResult, Result
@@ -33,6 +42,10 @@ from wo_tui.screens.status_dialogs import (
     CompleteScreen,
     TextPromptScreen,
 )
+from wo_tui.widgets.document import Document
+
+SYNC_TRAIL_ROWS = 200
+"""Up to this many history rows and notes are read with the order; more in a worker."""
 
 Stepper = Callable[[int], int | None]
 """Moves the list underneath by ±1 and returns the order now under its cursor (or None)."""
@@ -54,12 +67,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="detail-title")
         yield Static("", id="detail-warnings")
-        with VerticalScroll(id="detail-body"):
-            yield Static("", id="detail-fields")
-            yield Static("", id="detail-history")
-            yield Static("", id="detail-notes")
-            yield Static("", id="detail-emails")
-            yield Static("", id="detail-links")
+        yield Document(id="detail-body")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -67,13 +75,40 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-body").focus()
 
     def reload(self) -> None:
-        """Read the order again and redraw everything (a few statements, milliseconds)."""
+        """Read the order again and redraw it. A long trail (history and notes) is read in
+        a worker thread: the fields are drawn at once, the trail when it arrives."""
         try:
             with self.ctx.db.read() as conn:
-                detail = load_detail(conn, self.order_id)
+                detail = load_order(conn, self.order_id)
+                if detail.trail_rows <= SYNC_TRAIL_ROWS:
+                    load_trail(conn, detail)
         except WorkOrderError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
+        self.show(detail)
+        if not detail.trail_loaded:
+            # After the top of the page is painted: the thread would slow that first frame.
+            self.call_after_refresh(self.read_trail, detail.id)
+
+    @work(thread=True, exclusive=True, group="detail", name="read the order's history")
+    def read_trail(self, order_id: int) -> None:
+        with self.ctx.db.read() as conn:
+            detail = load_detail(conn, order_id)
+        self.post_message(self.TrailRead(detail))
+
+    @dataclass
+    class TrailRead(Message):
+        """The whole order was read in a worker (posted from its thread)."""
+
+        detail: OrderDetail
+
+    def on_detail_screen_trail_read(self, message: TrailRead) -> None:
+        if message.detail.id == self.order_id:
+            self.show(message.detail)
+
+    def show(self, detail: OrderDetail) -> None:
+        """Draw an order (the page keeps its scroll position when it is the same one)."""
+        same = self.detail is not None and self.detail.id == detail.id
         self.detail = detail
         today = self.ctx.today()
         self.sub_title = detail.number
@@ -81,11 +116,14 @@ class DetailScreen(Screen[None]):
         warnings = self.query_one("#detail-warnings", Static)
         warnings.update(detail_text.warnings(detail, today))
         warnings.display = bool(detail.warnings(today))
-        self.query_one("#detail-fields", Static).update(detail_text.fields(detail, today))
-        self.query_one("#detail-history", Static).update(detail_text.history(detail))
-        self.query_one("#detail-notes", Static).update(detail_text.notes(detail))
-        self.query_one("#detail-emails", Static).update(detail_text.emails(detail))
-        self.query_one("#detail-links", Static).update(detail_text.source_and_links(detail))
+        self.page.update(detail_text.page(detail, today))
+        if not same:
+            self.page.scroll_to(y=0, animate=False, immediate=True)
+
+    @property
+    def page(self) -> Document:
+        """The scrolling page under the warnings."""
+        return self.query_one("#detail-body", Document)
 
     # -- moving -----------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -94,18 +132,17 @@ class DetailScreen(Screen[None]):
 
     def action_scroll(self, lines: int) -> None:
         """Scroll the page by lines."""
-        body = self.query_one("#detail-body", VerticalScroll)
-        body.scroll_relative(y=lines, animate=False)
+        self.page.scroll_relative(y=lines, animate=False)
 
     def action_scroll_page(self, pages: int) -> None:
         """Scroll the page by screens."""
-        body = self.query_one("#detail-body", VerticalScroll)
+        body = self.page
         body.scroll_relative(y=pages * max(body.size.height - 1, 1), animate=False)
 
     def action_scroll_to_end(self, bottom: bool) -> None:
         """Jump to the top or the bottom of the page."""
-        body = self.query_one("#detail-body", VerticalScroll)
-        body.scroll_to(y=body.max_scroll_y if bottom else 0, animate=False)
+        body = self.page
+        body.scroll_to(y=body.max_scroll_y if bottom else 0, animate=False, immediate=True)
 
     def action_step(self, delta: int) -> None:
         """Show the next (or previous) order of the list underneath, in its order."""
@@ -118,7 +155,6 @@ class DetailScreen(Screen[None]):
             return
         self.order_id = order_id
         self.reload()
-        self.action_scroll_to_end(False)
 
     # -- actions ----------------------------------------------------------------------------
     def _result(self, call: Callable[[], BatchResult]) -> None:

@@ -1,7 +1,8 @@
-"""The detail screen's text, built once per read as `Content` (never markup).
+"""The detail screen's text, built once per read: the title and warnings as `Content`,
+the page as `Document` rows of (plain text, role) pieces. Never markup.
 
-Every value from the database is cleaned of control characters and placed in the content
-as plain text, so a customer called `[@click=app.quit]Eve` is shown as exactly that.
+Every value from the database is cleaned of control characters and placed as plain text,
+so a customer called `[@click=app.quit]Eve` is shown as exactly that.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from wo_tui.core.detail import OrderDetail
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import CancelReason, Priority, WorkOrderStatus
+from wo_tui.widgets.document import Row
 
 LABEL_WIDTH = 17
 FIELD_NAMES = {
@@ -52,16 +54,20 @@ def show(value: Any, *, multiline: bool = False) -> str:
     return clean_text(str(value), multiline=multiline)
 
 
-def _field(label: str, value: Any, *, multiline: bool = False, style: str = "") -> Content:
+def _field(label: str, value: Any, *, multiline: bool = False, role: str = "") -> list[Row]:
     text = show(value, multiline=multiline) or "—"
+    first, *more = text.split("\n")
     pad = " " * (LABEL_WIDTH + 2)
-    body = text.replace("\n", "\n" + pad)
-    value_content = Content.styled(body, style) if style else Content(body)
-    return Content.assemble((f"  {label:<{LABEL_WIDTH}}", "dim"), value_content)
+    rows: list[Row] = [((f"  {label:<{LABEL_WIDTH}}", "dim"), (first, role))]
+    rows.extend(((pad, ""), (line, role)) for line in more)
+    return rows
 
 
-def _heading(title: str) -> Content:
-    return Content.styled(title, "bold underline")
+def _heading(title: str) -> Row:
+    return ((title, "heading"),)
+
+
+BLANK: Row = (("", ""),)
 
 
 def _when(d: date | None, today: date) -> str:
@@ -95,13 +101,13 @@ def warnings(detail: OrderDetail, today: date) -> Content:
     )
 
 
-def fields(detail: OrderDetail, today: date) -> Content:
+def fields(detail: OrderDetail, today: date) -> list[Row]:
     """Every field of the order, grouped as the domain groups them."""
     o = detail.order
-    due_style = "bold $error" if detail.is_open and o["due_date"] < today else ""
+    due_role = "alert" if detail.is_open and o["due_date"] < today else ""
     reason = o["cancel_reason"]
     reason_label = CancelReason(reason).label if reason in set(CancelReason) else reason
-    groups: list[tuple[str, list[Content]]] = [
+    groups: list[tuple[str, list[list[Row]]]] = [
         (
             "Identity",
             [
@@ -133,7 +139,7 @@ def fields(detail: OrderDetail, today: date) -> Content:
                 _field("scheduled date", _when(o["scheduled_date"], today)),
                 _field("time window", _window(o)),
                 _field("service time", show(o["service_time"]).replace("_", " ")),
-                _field("due by", _when(o["due_date"], today), style=due_style),
+                _field("due by", _when(o["due_date"], today), role=due_role),
             ],
         ),
         (
@@ -146,7 +152,7 @@ def fields(detail: OrderDetail, today: date) -> Content:
                 _field(
                     "life support",
                     "YES" if o["life_support"] else "no",
-                    style="bold $error" if o["life_support"] else "",
+                    role="alert" if o["life_support"] else "",
                 ),
             ],
         ),
@@ -197,88 +203,104 @@ def fields(detail: OrderDetail, today: date) -> Content:
             ],
         ),
     ]
-    parts: list[Content] = []
-    for name, lines in groups:
-        parts.append(_heading(name))
-        parts.extend(lines)
-        parts.append(Content(""))
-    return Content("\n").join(parts[:-1])
+    rows: list[Row] = []
+    for name, fields_of_group in groups:
+        rows.append(_heading(name))
+        for field_rows in fields_of_group:
+            rows.extend(field_rows)
+        rows.append(BLANK)
+    return rows[:-1]
 
 
-def history(detail: OrderDetail) -> Content:
-    """The trail, oldest first: when, who, field old → new, and why."""
-    lines = [_heading(f"History ({len(detail.history):,})")]
+def history(detail: OrderDetail) -> list[Row]:
+    """The trail, oldest first: when, who, field old → new, and why (one row each)."""
+    rows: list[Row] = [_heading(f"History ({len(detail.history):,})")]
     for h in detail.history:
         field = FIELD_NAMES.get(h["field"], h["field"].replace("_", " "))
-        change = Content.assemble(
+        change: Row = (
             (f"  {h['at']:%Y-%m-%d %H:%M}  ", "dim"),
-            (show(h["actor"]), "bold"),
-            "  ",
-            show(field),
-            ": ",
-            show(h["old_value"]) or "—",
-            " → ",
-            show(h["new_value"]) or "—",
+            (show(h["actor"]), "strong"),
+            (f"  {show(field)}: {show(h['old_value']) or '—'} → {show(h['new_value']) or '—'}", ""),
         )
         if h["reason"]:
-            change = Content.assemble(change, ("  why: ", "dim"), show(h["reason"]))
-        lines.append(change)
-    return Content("\n").join(lines)
+            change = (*change, ("  why: ", "dim"), (show(h["reason"]), ""))
+        rows.append(change)
+    return rows
 
 
-def notes(detail: OrderDetail) -> Content:
+def notes(detail: OrderDetail) -> list[Row]:
     """The notes, oldest first (`m` adds one)."""
-    lines = [_heading(f"Notes ({len(detail.notes):,})  m adds one")]
+    rows: list[Row] = [_heading(f"Notes ({len(detail.notes):,})  m adds one")]
     for n in detail.notes:
-        body = show(n["body"], multiline=True).replace("\n", "\n    ")
-        lines.append(
-            Content.assemble(
-                (f"  {n['at']:%Y-%m-%d %H:%M}  ", "dim"), (show(n["author"]), "bold"), "  ", body
+        first, *more = show(n["body"], multiline=True).split("\n")
+        rows.append(
+            (
+                (f"  {n['at']:%Y-%m-%d %H:%M}  ", "dim"),
+                (show(n["author"]), "strong"),
+                (f"  {first}", ""),
             )
         )
-    return Content("\n").join(lines)
+        rows.extend((("    " + line, ""),) for line in more)
+    return rows
 
 
-def emails(detail: OrderDetail) -> Content:
+def emails(detail: OrderDetail) -> list[Row]:
     """The emails queued for this order and where each one is."""
-    lines = [_heading(f"Emails ({len(detail.emails)})")]
+    rows: list[Row] = [_heading(f"Emails ({len(detail.emails)})")]
     for e in detail.emails:
         sent = f" sent {show(e['sent_at'])}" if e["sent_at"] else ""
-        line = Content.assemble(
-            "  ",
-            (show(e["status"]).upper(), "bold"),
-            f"  {show(e['kind']).replace('_', ' ')} to ",
-            show(e["recipient"]),
-            f"  queued {show(e['created_at'])}{sent}",
+        row: Row = (
+            ("  ", ""),
+            (show(e["status"]).upper(), "strong"),
+            (f"  {show(e['kind']).replace('_', ' ')} to {show(e['recipient'])}", ""),
+            (f"  queued {show(e['created_at'])}{sent}", ""),
         )
         if e["last_reply"]:
-            line = Content.assemble(line, ("  reply: ", "dim"), show(e["last_reply"]))
-        lines.append(line)
-    return Content("\n").join(lines)
+            row = (*row, ("  reply: ", "dim"), (show(e["last_reply"]), ""))
+        rows.append(row)
+    return rows
 
 
-def source_and_links(detail: OrderDetail) -> Content:
+def source_and_links(detail: OrderDetail) -> list[Row]:
     """The billing event the order came from, and the orders linked to it."""
-    lines = [_heading("Source event")]
+    rows: list[Row] = [_heading("Source event")]
     event = detail.source_event
     if event is None:
-        lines.append(Content(f"  none (source: {show(detail.order['source'])})"))
+        rows.append(((f"  none (source: {show(detail.order['source'])})", ""),))
     else:
-        lines.append(
-            Content(
-                f"  #{event['id']} {show(event['event_type'])} ref {show(event['external_ref'])}"
-                f" occurred {show(event['occurred_at'])} status {show(event['status'])}"
+        rows.append(
+            (
+                (
+                    f"  #{event['id']} {show(event['event_type'])} ref "
+                    f"{show(event['external_ref'])} occurred {show(event['occurred_at'])} "
+                    f"status {show(event['status'])}",
+                    "",
+                ),
             )
         )
         if event["last_error"]:
-            lines.append(Content(f"  error: {show(event['last_error'])}"))
-    lines.append(Content(""))
-    lines.append(_heading(f"Linked orders ({len(detail.linked)})"))
-    lines.extend(
-        Content(f"  {o.relation:<12} {o.number}  {show(o.type_code)}  {show(o.status)}")
+            rows.append(((f"  error: {show(event['last_error'])}", "alert"),))
+    rows.append(BLANK)
+    rows.append(_heading(f"Linked orders ({len(detail.linked)})"))
+    rows.extend(
+        ((f"  {o.relation:<12} {o.number}  {show(o.type_code)}  {show(o.status)}", ""),)
         for o in detail.linked
     )
-    return Content("\n").join(lines)
+    return rows
+
+
+def page(detail: OrderDetail, today: date) -> list[Row]:
+    """The whole scrolling page: fields, history, notes, emails, source and links (or a
+    line saying the trail is being read)."""
+    rows = fields(detail, today)
+    if not detail.trail_loaded:
+        rows.append(BLANK)
+        rows.append(_heading(f"History and notes ({detail.trail_rows:,}): reading…"))
+        return rows
+    for part in (history(detail), notes(detail), emails(detail), source_and_links(detail)):
+        rows.append(BLANK)
+        rows.extend(part)
+    return rows
 
 
 def number_list(ids: Iterable[int]) -> str:
