@@ -438,7 +438,10 @@ async def test_hold_needs_a_note(db: Database) -> None:
         assert isinstance(app.screen, TextPromptScreen)
         await pilot.press(*"No access", "enter")
         assert "hold note        No access" in shown(app)
-    assert db_orders(db, [order_id])[order_id]["status"] == "ON_HOLD"
+        assert db_orders(db, [order_id])[order_id]["status"] == "ON_HOLD"
+        await pilot.press("h", "enter")  # on a held order: release, the note is optional
+        assert " NEW " in shown(app)
+    assert db_orders(db, [order_id])[order_id]["status"] == "NEW"
 
 
 async def test_cancel_life_support_disconnection_asks_for_the_override(db: Database) -> None:
@@ -491,27 +494,30 @@ async def test_a_conflicting_status_change_is_reported_not_applied(
 async def test_untrusted_text_in_every_field_is_shown_literally(db: Database, ctx: Context) -> None:
     payload = " | ".join(PAYLOADS)
     tech = add_assignee(db, PAYLOADS[1])
-    texts = {
-        k: payload
-        for k in (
-            "account_number",
-            "customer_name",
-            "site_address",
-            "meter_number",
-            "meter_location",
-            "instructions",
-            "materials",
-            "access_details",
-            "hazards",
-            "completion_note",
-            "outcome_reason",
-            "hold_note",
-            "cancel_note",
-        )
-    }
+    long_text = (
+        "site_address",
+        "instructions",
+        "materials",
+        "access_details",
+        "hazards",
+        "completion_note",
+        "outcome_reason",
+        "hold_note",
+        "cancel_note",
+    )
+    # Columns of 40-200 characters get one payload each (PostgreSQL enforces the lengths).
+    short = {"account_number": 3, "customer_name": 1, "meter_number": 2, "meter_location": 4}
     (order_id,) = add_orders(
         db,
-        [{**texts, "site_id": PAYLOADS[0], "assignee_id": tech, "created_by": PAYLOADS[2]}],
+        [
+            {
+                **dict.fromkeys(long_text, payload),
+                **{k: PAYLOADS[i] for k, i in short.items()},
+                "site_id": PAYLOADS[0],
+                "assignee_id": tech,
+                "created_by": PAYLOADS[2],
+            }
+        ],
     )
     with db.write() as conn:
         conn.execute(
@@ -519,7 +525,7 @@ async def test_untrusted_text_in_every_field_is_shown_literally(db: Database, ct
             {
                 "work_order_id": order_id,
                 "at": NOW,
-                "actor": payload,
+                "actor": PAYLOADS[3],
                 "field": "customer_name",
                 "old_value": payload,
                 "new_value": payload,
@@ -531,7 +537,7 @@ async def test_untrusted_text_in_every_field_is_shown_literally(db: Database, ct
             {
                 "work_order_id": order_id,
                 "kind": "assignment",
-                "recipient": payload,
+                "recipient": PAYLOADS[1],
                 "message_id": "<p@x>",
                 "status": "failed",
                 "last_reply": payload,
@@ -541,7 +547,7 @@ async def test_untrusted_text_in_every_field_is_shown_literally(db: Database, ct
         )
         conn.execute(
             insert(notes),
-            {"work_order_id": order_id, "at": NOW, "author": payload, "body": payload},
+            {"work_order_id": order_id, "at": NOW, "author": PAYLOADS[2], "body": payload},
         )
     app = _app(db)
     async with app.run_test(size=(160, 60)) as pilot:

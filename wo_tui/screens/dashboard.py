@@ -493,12 +493,6 @@ class DashboardScreen(QueueActions, Screen[None]):
         """Back from a detail or a form: read the queue again around the cursor."""
         self.reload(keep=True)
 
-    def action_all_orders(self) -> None:
-        """Search every order, closed ones too."""
-        from wo_tui.screens.all_orders import AllOrdersScreen
-
-        self.app.push_screen(AllOrdersScreen(), lambda _: self.reload(keep=True))
-
     def action_refresh(self) -> None:
         """Read the queue again now."""
         self.reload(keep=True)

@@ -291,9 +291,26 @@ class DetailScreen(Screen[None]):
         self.app.push_screen(CancelReasonScreen(1), chosen)
 
     def action_hold(self) -> None:
-        """Put the order on hold (a note is required)."""
+        """Put the order on hold (a note is required); on a held order, take it off hold."""
         detail = self.detail
         if detail is None:
+            return
+        if detail.order["status"] == "ON_HOLD":
+            release = TextPromptScreen(
+                f"Take {detail.number} off hold (back to NEW)", "note (optional)", required=False
+            )
+            self.app.push_screen(
+                release,
+                lambda note: (
+                    self._result(
+                        lambda: status_changes.release_hold(
+                            self.ctx, [detail.id], note or None, expected_versions=self._versions()
+                        )
+                    )
+                    if note is not None
+                    else None
+                ),
+            )
             return
         prompt = TextPromptScreen(
             f"Put {detail.number} on hold: why?", "note (required), e.g. no access"

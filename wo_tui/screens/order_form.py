@@ -40,6 +40,11 @@ SERVICE_TIMES = [("any time", "any"), ("business hours", "business_hours")]
 SERVICE_TIMES.append(("after hours", "after_hours"))
 
 
+def life_support_label(on: bool) -> str:
+    """The life-support box's label, saying its state in words."""
+    return "YES, life-support customer at this site" if on else "no (space marks the site)"
+
+
 class OrderFormScreen(Screen[int | None]):
     """New order (`order_id` None) or edit of an open order; dismisses with the order id
     when saved, None when left without saving."""
@@ -102,7 +107,7 @@ class OrderFormScreen(Screen[int | None]):
         if f.kind == "block":
             return TextArea(value or "", id=wid, classes="form-block", soft_wrap=True, compact=True)
         if f.kind == "check":
-            return Checkbox("life-support customer at this site", bool(value), id=wid, compact=True)
+            return Checkbox(life_support_label(bool(value)), bool(value), id=wid, compact=True)
         return Input(value=value or "", placeholder=f.placeholder, id=wid, compact=True)
 
     def _options(self, name: str) -> list[tuple[Text, Any]]:
@@ -137,9 +142,8 @@ class OrderFormScreen(Screen[int | None]):
         return value
 
     def on_mount(self) -> None:
-        if not self.is_new:
-            code = self.original["type_code"]
-            self._mark_required(self.types.get(code))
+        code = self.original.get("type_code")
+        self._mark_required(self.types.get(code) if code else None)
         for f in FORM_FIELDS:
             if f.kind in ("date", "window"):
                 self._explain(f.name)
@@ -189,6 +193,10 @@ class OrderFormScreen(Screen[int | None]):
         name = (event.input.id or "").removeprefix("field-")
         if BY_NAME.get(name) and BY_NAME[name].kind in ("date", "window"):
             self._explain(name)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        # Said in words too: the box's mark alone is a colour change in some themes.
+        event.checkbox.label = life_support_label(event.value)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id != "field-type_code" or not self.is_new or event.select.is_blank():

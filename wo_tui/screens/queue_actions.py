@@ -88,6 +88,12 @@ class QueueActions(_Base):
             return
         self.app.push_screen(OrderFormScreen(order_id), lambda _: self.after_change())
 
+    def action_all_orders(self) -> None:
+        """Search every order, closed ones too (from the dashboard)."""
+        from wo_tui.screens.all_orders import AllOrdersScreen
+
+        self.app.push_screen(AllOrdersScreen(), lambda _: self.after_change())
+
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:
         """Export the view (its filter and sort, every matching row) to CSV or JSON."""

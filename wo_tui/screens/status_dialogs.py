@@ -29,29 +29,33 @@ BACK: list[BindingType] = [Binding("escape", "back", "Back", id="dialog.back")]
 
 
 class TextPromptScreen(ModalScreen[str | None]):
-    """One required line of text; Enter accepts, Esc goes back (None)."""
+    """One line of text (required unless said otherwise); Enter accepts, Esc goes back
+    (None)."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss", styles_dir() / "detail.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = BACK
 
-    def __init__(self, title: str, placeholder: str, *, intro: str = "") -> None:
+    def __init__(
+        self, title: str, placeholder: str, *, intro: str = "", required: bool = True
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.intro = intro
+        self.required = required
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Content(self.title_text), id="dialog-title")
             if self.intro:
                 yield Static(Content(self.intro))
-            yield Input(placeholder=self.placeholder, id="text")
+            yield Input(placeholder=self.placeholder, id="text", compact=True)
             yield Static("", id="dialog-error")
             yield Static("Enter accepts · Esc goes back", id="dialog-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = clean_text(event.value).strip()
-        if not text:
+        if not text and self.required:
             self.query_one("#dialog-error", Static).update("This is required.")
             return
         self.dismiss(text)
@@ -105,19 +109,23 @@ class CompleteScreen(ModalScreen[CompleteAnswer | None]):
                         "bold $error",
                     )
                 )
-                yield Input(placeholder="life-support override reason (required)", id="override")
+                yield Input(
+                    placeholder="life-support override reason (required)",
+                    id="override",
+                    compact=True,
+                )
             yield OptionList(
                 Option("Done", id=Outcome.DONE.value),
                 Option("Not done (give a reason)", id=Outcome.NOT_DONE.value),
                 id="outcome",
             )
-            yield Input(placeholder="reason it was not done", id="reason")
+            yield Input(placeholder="reason it was not done", id="reason", compact=True)
             if self.detail.needs_reading:
                 hint = "meter reading (leave empty: reading to follow)"
                 if self.previous is not None:
                     hint = f"meter reading; previous {clean_text(self.previous.reading)}"
-                yield Input(placeholder=hint, id="reading")
-            yield Input(placeholder="completion note (optional)", id="note")
+                yield Input(placeholder=hint, id="reading", compact=True)
+            yield Input(placeholder="completion note (optional)", id="note", compact=True)
             yield Static("", id="dialog-error")
             yield Static("Enter accepts · Tab moves · Esc goes back", id="dialog-hint")
 
@@ -213,9 +221,15 @@ class AssignScreen(ModalScreen[AssignAnswer | None]):
                 *(Option(Content(f"{clean_text(p['name'])} ({p['kind']})")) for p in people),
                 id="reasons",
             )
-            yield Input(placeholder="scheduled date (optional): 3/12, tomorrow, +2d", id="date")
+            yield Input(
+                placeholder="scheduled date (optional): 3/12, tomorrow, +2d",
+                id="date",
+                compact=True,
+            )
             yield Static("", id="date-shown")
-            yield Input(placeholder="note (needed to reassign a SENT order)", id="note")
+            yield Input(
+                placeholder="note (needed to reassign a SENT order)", id="note", compact=True
+            )
             yield Static("", id="dialog-error")
             yield Static("Enter accepts · Esc goes back", id="dialog-hint")
 
