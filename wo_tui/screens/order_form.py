@@ -31,6 +31,7 @@ from wo_tui.screens.order_form_fields import (
     BY_NAME,
     FORM_FIELDS,
     FormField,
+    field_of,
     to_model,
     understood_date,
     understood_window,
@@ -277,8 +278,6 @@ class OrderFormScreen(Screen[int | None]):
         self.dismiss(saved)
 
     def _by_field(self, exc: InvalidInput) -> dict[str, str]:
-        from wo_tui.screens.order_form_fields import field_of
-
         return {field_of(k) or "form": v for k, v in exc.problems.items()}
 
     def _save_edit(self, wanted: dict[str, Any], version: int | None = None) -> None:
