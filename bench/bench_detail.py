@@ -183,12 +183,11 @@ async def run_screen(ctx: Context, target: int, size: tuple[int, int], reps: int
                 opened[order_id == target].append(top)
                 whole[order_id == target].append(full)
                 await pilot.pause()
-                await probe.time(
-                    lambda: probe.post_key("escape"),
-                    lambda s: isinstance(s, DashboardScreen) and settled(s),
-                )
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+                await pilot.press("escape")  # back (not timed)
+                for _ in range(3):
+                    await app.workers.wait_for_complete()
+                    await pilot.pause()
+                assert isinstance(app.screen, DashboardScreen)
         dash.view.jump_to(target)
         await pilot.press("enter")
         for i in range(reps):
