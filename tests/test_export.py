@@ -210,6 +210,8 @@ async def test_all_orders_search_finds_a_closed_order_and_opens_it(
         assert isinstance(app.screen, AllOrdersScreen)
         await pilot.press("slash", *" status:completed", "enter")
         assert app.screen.view.total == 0
+        await pilot.press("slash", "ctrl+u", *"zara", "enter", "X")  # open already
+        assert "is open already" in notes(app)[-1]
         await pilot.press("slash", "ctrl+u", *"status:nonsense", "enter")
         assert "unknown status" in str(app.screen.query_one("#search").border_subtitle).lower()
         assert app.screen.view.total == 0  # the last good search stays
@@ -222,3 +224,21 @@ async def test_all_orders_search_finds_a_closed_order_and_opens_it(
         await pilot.press("enter")
         back = read_csv(tmp_path / "open.csv")
         assert sorted(r[4] for r in back[1:]) == [f"Open {i}" for i in range(5)]
+
+
+async def test_X_reopens_a_closed_order_from_all_orders(db: Database) -> None:
+    (closed,) = add_orders(db, [{"status": "CANCELLED", "cancel_reason": "duplicate"}])
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "X")
+        await pilot.press("enter")  # a reason is required
+        assert app.screen.query_one("#dialog-error").render()
+        await pilot.press(*"Not a duplicate after all", "enter")
+        assert isinstance(app.screen, AllOrdersScreen)
+        assert any(f"WO-{closed:06d} reopened" in n for n in notes(app))
+        assert numbers_on(app.screen) == [f"WO-{closed:06d}"]
+        assert "NEW" in app.screen.query_one(QueueTable).render_line(1).text
+    from test_dashboard import statuses
+
+    assert statuses(db, [closed]) == {closed: "NEW"}

@@ -97,6 +97,7 @@ ALL_ORDERS_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("all.open", "enter", "open_detail", "Open"),
     KeyBinding("all.filter", "slash", "filter", "Search"),
     KeyBinding("all.export", "E", "export", "Export"),
+    KeyBinding("all.reopen", "X", "reopen", "Reopen"),
     KeyBinding("all.back", "escape,q", "back", "Back"),
 )
 

@@ -12,10 +12,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from wo_tui.app import bindings_for, styles_dir
-from wo_tui.core import queue
+from wo_tui.core import queue, status_changes
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.queue import QueueFilter, SortOrder
+from wo_tui.core.statuses import WorkOrderStatus
 from wo_tui.keys import ALL_ORDERS_BINDINGS
 from wo_tui.queue_view import QueueView
 from wo_tui.screens.queue_actions import QueueActions
@@ -98,6 +99,33 @@ class AllOrdersScreen(QueueActions, Screen[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.table.focus()
+
+    def action_reopen(self) -> None:
+        """Reopen the closed order under the cursor (a reason is required)."""
+        from wo_tui.screens.status_dialogs import TextPromptScreen
+
+        row = self.view.current
+        if row is None:
+            return
+        if WorkOrderStatus(row.status).is_open:
+            self.notify(f"{row.number} is open already", severity="warning")
+            return
+
+        def reopen(why: str | None) -> None:
+            if not why:
+                return
+            batch = status_changes.reopen(
+                self.ctx, [row.id], why, expected_versions={row.id: row.version}
+            )
+            outcome = batch.outcomes[0]
+            self.notify(
+                f"{outcome.number} {batch.action if batch.all_done else outcome.detail}",
+                severity="information" if batch.all_done else "warning",
+                markup=False,
+            )
+            self.after_change()
+
+        self.app.push_screen(TextPromptScreen(f"Reopen {row.number}: why?", "reason"), reopen)
 
     def action_filter(self) -> None:
         """Go to the search box."""
