@@ -250,7 +250,7 @@ async def test_brackets_step_through_the_queue_in_its_order(db: Database) -> Non
             seen.append(detail_screen(app).order_id)
         assert seen == order
         await pilot.press("right_square_bracket")
-        assert "No more orders that way." in notifications(app)
+        assert "No more orders that way in the list" in notifications(app)[-1]
         assert detail_screen(app).order_id == order[-1]
         await pilot.press("left_square_bracket", "left_square_bracket")
         assert detail_screen(app).order_id == order[-3]
@@ -259,6 +259,9 @@ async def test_brackets_step_through_the_queue_in_its_order(db: Database) -> Non
         await settle(pilot)
         # The dashboard's cursor followed.
         assert app.screen.view.current_id == order[-3]  # type: ignore[attr-defined]
+        # Opened by number with the cursor elsewhere: ] steps from that order.
+        await pilot.press("g", "colon", *str(order[2]), "enter", "right_square_bracket")
+        assert detail_screen(app).order_id == order[3]
 
 
 async def test_a_long_trail_is_read_after_the_fields_are_shown(db: Database) -> None:

@@ -47,8 +47,9 @@ from wo_tui.widgets.document import Document
 SYNC_TRAIL_ROWS = 200
 """Up to this many history rows and notes are read with the order; more in a worker."""
 
-Stepper = Callable[[int], int | None]
-"""Moves the list underneath by ±1 and returns the order now under its cursor (or None)."""
+Stepper = Callable[[int, int], int | None]
+"""From an order, moves the list underneath by ±1 and returns the order now under its
+cursor (None at an end, or when the list does not show that order)."""
 
 
 class DetailScreen(Screen[None]):
@@ -149,9 +150,12 @@ class DetailScreen(Screen[None]):
         if self.stepper is None:
             self.notify("No list to step through from here.", severity="warning")
             return
-        order_id = self.stepper(delta)
+        order_id = self.stepper(self.order_id, delta)
         if order_id is None:
-            self.notify("No more orders that way.", severity="warning")
+            self.notify(
+                "No more orders that way in the list (or the list's filter hides this one).",
+                severity="warning",
+            )
             return
         self.order_id = order_id
         self.reload()

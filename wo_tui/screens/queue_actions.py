@@ -36,9 +36,12 @@ class QueueActions(_Base):
         """Read the list again after an order changed (the screen overrides it)."""
 
     # -- detail -----------------------------------------------------------------------------
-    def step_order(self, delta: int) -> int | None:
-        """Move the list's cursor by one and return the order now under it (None at an
-        end): the detail's `]` / `[`."""
+    def step_order(self, from_id: int, delta: int) -> int | None:
+        """From the order `from_id`, move the list's cursor by one and return the order now
+        under it (None at an end or when the list does not show `from_id`): the detail's
+        `]` / `[`."""
+        if self.view.current_id != from_id and not self.view.jump_to(from_id):
+            return None
         before = self.view.current_id
         self._move(delta)
         after = self.view.current_id
