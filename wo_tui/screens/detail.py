@@ -42,7 +42,7 @@ from wo_tui.screens.status_dialogs import (
     CompleteScreen,
     TextPromptScreen,
 )
-from wo_tui.widgets.document import Document
+from wo_tui.widgets.document import Document, Row
 
 SYNC_TRAIL_ROWS = 200
 """Up to this many history rows and notes are read with the order; more in a worker."""
@@ -95,19 +95,21 @@ class DetailScreen(Screen[None]):
     def read_trail(self, order_id: int) -> None:
         with self.ctx.db.read() as conn:
             detail = load_detail(conn, order_id)
-        self.post_message(self.TrailRead(detail))
+        # The page's rows are plain tuples: built here too, off the screen's thread.
+        self.post_message(self.TrailRead(detail, detail_text.page(detail, self.ctx.today())))
 
     @dataclass
     class TrailRead(Message):
         """The whole order was read in a worker (posted from its thread)."""
 
         detail: OrderDetail
+        rows: list[Row]
 
     def on_detail_screen_trail_read(self, message: TrailRead) -> None:
         if message.detail.id == self.order_id:
-            self.show(message.detail)
+            self.show(message.detail, message.rows)
 
-    def show(self, detail: OrderDetail) -> None:
+    def show(self, detail: OrderDetail, rows: list[Row] | None = None) -> None:
         """Draw an order (the page keeps its scroll position when it is the same one)."""
         same = self.detail is not None and self.detail.id == detail.id
         self.detail = detail
@@ -117,7 +119,7 @@ class DetailScreen(Screen[None]):
         warnings = self.query_one("#detail-warnings", Static)
         warnings.update(detail_text.warnings(detail, today))
         warnings.display = bool(detail.warnings(today))
-        self.page.update(detail_text.page(detail, today))
+        self.page.update(rows if rows is not None else detail_text.page(detail, today))
         if not same:
             self.page.scroll_to(y=0, animate=False, immediate=True)
 
