@@ -273,8 +273,12 @@ async def type_text(pilot: Pilot[Any], text: str) -> None:
 
 
 async def jump(pilot: Pilot[Any], order_id: int) -> None:
+    """Put the cursor on an order: `:N` (which also opens its detail), then Esc back."""
     await pilot.press("colon", *str(order_id), "enter")
     await pilot.pause()
+    if not isinstance(pilot.app.screen, DashboardScreen):
+        await pilot.press("escape")
+        await pilot.pause()
 
 
 async def mark(pilot: Pilot[Any], *order_ids: int) -> None:
@@ -941,6 +945,7 @@ async def test_number_keys_pick_buckets(db: Database, ctx: Context) -> None:
 
 
 async def test_colon_jumps_to_an_order(db: Database, ctx: Context) -> None:
+    """`:123` puts the cursor on WO-000123 and opens its detail; Esc comes back to it."""
     seed_orders(ctx, 300, seed=17, closed_share=0.0)
     expected = queue_ids(db)
     assert 123 in expected
@@ -950,6 +955,8 @@ async def test_colon_jumps_to_an_order(db: Database, ctx: Context) -> None:
         await pilot.press("colon")
         assert app.screen.query_one("#command", Input).has_focus
         await pilot.press(*"123", "enter")
+        assert getattr(app.screen, "order_id", None) == 123  # the detail is open
+        await pilot.press("escape")
         assert cursor_number(app) == "WO-000123"
         assert dashboard(app).view.current_id == 123
         assert f"row {expected.index(123) + 1}" in status_line(app)
@@ -959,13 +966,13 @@ async def test_colon_jumps_to_an_order(db: Database, ctx: Context) -> None:
         await pilot.press("j", "j")
         assert cursor_number(app) == n(expected[expected.index(123) + 1])
         await pilot.press("colon", *"99999", "enter")
-        assert "WO-099999 is not in this view (check the filter and bucket)" in notes(app)
+        assert "there is no work order WO-099999" in notes(app)
         assert dashboard(app).view.current_id == expected[expected.index(123) + 1]
         await pilot.press("colon", *"abc", "enter")
-        assert "Unknown command 'abc'; try :123" in notes(app)
+        assert "Unknown command 'abc'; try :123 or :export PATH" in notes(app)
         # An order far down the queue, given as WO-...: the screen shows it and what follows.
         far = expected[200]
-        await pilot.press("colon", *n(far), "enter")
+        await pilot.press("colon", *n(far), "enter", "escape")
         assert cursor_number(app) == n(far)
         assert shown_numbers(app)[0] == n(far)
         assert shown_numbers(app) == [n(i) for i in expected[200 : 200 + BODY]]

@@ -10,7 +10,8 @@ from wo_tui.keys import ALL_BINDINGS
 
 
 class ActionsProvider(Provider):
-    """Offers each binding's action by its description."""
+    """Offers each binding's action by its description: the app's, and those of the screen
+    the palette was opened from (the detail's actions are not offered on the dashboard)."""
 
     def _actions(self) -> list[tuple[str, str, str]]:
         seen: set[str] = set()
@@ -18,10 +19,14 @@ class ActionsProvider(Provider):
         for binding in ALL_BINDINGS:
             if binding.description in seen:
                 continue
-            seen.add(binding.description)
             action = binding.action if "." in binding.action else f"screen.{binding.action}"
             if binding.id.startswith("app."):
                 action = f"app.{binding.action}"
+            elif action.startswith("screen."):
+                name = action.removeprefix("screen.").split("(")[0]
+                if not hasattr(self.screen, f"action_{name}"):
+                    continue
+            seen.add(binding.description)
             found.append((binding.description, action, binding.keys.split(",")[0]))
         return found
 

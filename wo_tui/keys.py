@@ -55,12 +55,58 @@ DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("queue.closed", "t", "toggle_closed", "Closed too"),
     KeyBinding("queue.refresh", "r", "refresh", "Refresh", show=False),
     KeyBinding("queue.close", "q", "app.quit", "Quit"),
+    KeyBinding("queue.open", "enter", "open_detail", "Open", show=False),
+    KeyBinding("queue.new", "n", "new_order", "New"),
+    KeyBinding("queue.edit", "e", "edit_order", "Edit", show=False),
+    KeyBinding("queue.all_orders", "f", "all_orders", "All orders"),
+    KeyBinding("queue.export", "E", "export", "Export", show=False),
     *(
         KeyBinding(f"queue.bucket_{n}", str(n), f"bucket({n - 1})", f"Bucket {n}", show=False)
         for n in range(1, 8)
     ),
 )
 
-ALL_BINDINGS: tuple[KeyBinding, ...] = APP_BINDINGS + DASHBOARD_BINDINGS
+DETAIL_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("detail.back", "escape,q", "back", "Back"),
+    KeyBinding("detail.edit", "e", "edit", "Edit"),
+    KeyBinding("detail.assign", "a", "assign", "Assign"),
+    KeyBinding("detail.complete", "c", "complete", "Complete"),
+    KeyBinding("detail.cancel", "x", "cancel_order", "Cancel"),
+    KeyBinding("detail.hold", "h", "hold", "Hold"),
+    KeyBinding("detail.reopen", "r,X", "reopen", "Reopen"),
+    KeyBinding("detail.note", "m", "note", "Note"),
+    KeyBinding("detail.new", "n", "new_order", "New", show=False),
+    KeyBinding("detail.next", "right_square_bracket", "step(1)", "Next order"),
+    KeyBinding("detail.previous", "left_square_bracket", "step(-1)", "Previous order"),
+    KeyBinding("detail.down", "j,down", "scroll(1)", "Scroll down", show=False),
+    KeyBinding("detail.up", "k,up", "scroll(-1)", "Scroll up", show=False),
+    KeyBinding("detail.page_down", "pagedown,space", "scroll_page(1)", "Page down", show=False),
+    KeyBinding("detail.page_up", "pageup", "scroll_page(-1)", "Page up", show=False),
+    KeyBinding("detail.top", "g,home", "scroll_to_end(False)", "Top", show=False),
+    KeyBinding("detail.bottom", "G,end", "scroll_to_end(True)", "Bottom", show=False),
+)
+
+FORM_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("form.save", "ctrl+s", "save", "Save"),
+    KeyBinding("form.back", "escape", "back", "Back"),
+)
+
+ALL_ORDERS_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("all.down", "j,down", "cursor_down", "Down", show=False),
+    KeyBinding("all.up", "k,up", "cursor_up", "Up", show=False),
+    KeyBinding("all.page_down", "pagedown,ctrl+f", "page_down", "Page down", show=False),
+    KeyBinding("all.page_up", "pageup,ctrl+b", "page_up", "Page up", show=False),
+    KeyBinding("all.first", "g,home", "first", "First row", show=False),
+    KeyBinding("all.last", "G,end", "last", "Last row", show=False),
+    KeyBinding("all.open", "enter", "open_detail", "Open"),
+    KeyBinding("all.filter", "slash", "filter", "Search"),
+    KeyBinding("all.export", "E", "export", "Export"),
+    KeyBinding("all.reopen", "X", "reopen", "Reopen"),
+    KeyBinding("all.back", "escape,q", "back", "Back"),
+)
+
+ALL_BINDINGS: tuple[KeyBinding, ...] = (
+    APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + FORM_BINDINGS + ALL_ORDERS_BINDINGS
+)
 
 BINDING_IDS: frozenset[str] = frozenset(b.id for b in ALL_BINDINGS)

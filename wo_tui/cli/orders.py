@@ -11,24 +11,12 @@ from wo_tui.cli.output import FORMATS, plain, write_rows
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, CommandError, Runtime
 from wo_tui.core import dates, queue
 from wo_tui.core.errors import InvalidInput, WorkOrderError
+from wo_tui.core.export import EXPORT_HEADERS, matching_rows, record
 from wo_tui.core.numbers import format_number, parse_number
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason, Outcome, Priority
 
-LIST_HEADERS = (
-    "number",
-    "type",
-    "status",
-    "priority",
-    "customer",
-    "address",
-    "site_id",
-    "meter",
-    "scheduled",
-    "assignee",
-    "due",
-    "overdue",
-)
+LIST_HEADERS = EXPORT_HEADERS
 TABLE_WIDTHS = {"customer": 22, "address": 34, "assignee": 18, "type": 19}
 
 
@@ -140,18 +128,8 @@ def _report(batch: BatchResult) -> int:
 def _rows(runtime: Runtime, flt: queue.QueueFilter, sort: queue.SortOrder, limit: int | None):
     """Stream the matching rows in keyset windows (never all in memory at once)."""
     ctx = runtime.context()
-    today = ctx.today()
-    after = None
-    sent = 0
     with ctx.db.read() as conn:
-        while limit is None or sent < limit:
-            size = 500 if limit is None else min(500, limit - sent)
-            window = queue.fetch_window(conn, flt, sort, today, after=after, limit=size)
-            yield from window.rows
-            sent += len(window.rows)
-            if not window.has_after or not window.rows:
-                return
-            after = sort.key_of(window.rows[-1])
+        yield from matching_rows(conn, flt, sort, ctx.today(), limit)
 
 
 def cmd_list(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -168,20 +146,7 @@ def cmd_list(runtime: Runtime, args: argparse.Namespace) -> int:
 
     def records() -> Iterator[tuple[Any, ...]]:
         for r in _rows(runtime, flt, sort, args.limit):
-            yield (
-                r.number,
-                r.type_code,
-                r.status,
-                Priority(r.priority).label,
-                r.customer_name,
-                r.site_address,
-                r.site_id,
-                r.meter_number,
-                r.scheduled_date,
-                r.assignee_name,
-                r.due_date,
-                r.is_overdue(today),
-            )
+            yield record(r, today)
 
     count = write_rows(LIST_HEADERS, records(), args.format, widths=TABLE_WIDTHS)
     if args.format == "table":

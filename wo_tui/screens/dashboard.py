@@ -19,13 +19,14 @@ from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import queue, status_changes
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, WorkOrderError
-from wo_tui.core.numbers import format_number, parse_number
+from wo_tui.core.numbers import parse_number
 from wo_tui.core.queue import BUCKETS, BucketCounts
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
 from wo_tui.keys import DASHBOARD_BINDINGS
 from wo_tui.messages import QueueCounted, QueueRefreshed
 from wo_tui.queue_view import QueueView, Snapshot
+from wo_tui.screens.queue_actions import QueueActions
 from wo_tui.widgets.queue_table import QueueTable
 
 BUCKET_TITLES = {
@@ -60,7 +61,7 @@ def _cancel_note(reason: CancelReason, emails: int) -> str:
     )
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(QueueActions, Screen[None]):
     """The open queue, where a dispatcher spends the day."""
 
     CSS_PATH = styles_dir() / "dashboard.tcss"
@@ -89,7 +90,11 @@ class DashboardScreen(Screen[None]):
             id="filter",
             classes="hidden",
         )
-        yield Input(placeholder=":123 jumps to WO-000123", id="command", classes="hidden")
+        yield Input(
+            placeholder=":123 opens WO-000123 · :export PATH.csv|json",
+            id="command",
+            classes="hidden",
+        )
         yield Static("", id="status-line")
         yield Footer()
 
@@ -458,23 +463,35 @@ class DashboardScreen(Screen[None]):
         box.focus()
 
     def run_command(self, text: str) -> None:
-        """Run one command-line entry."""
+        """Run one command-line entry: `:123` opens WO-000123 (putting the cursor on it when
+        the view shows it), `:export PATH` writes the view to a .csv or .json file."""
         command = text.strip().removeprefix(":").strip()
         if not command:
+            return
+        verb, _, rest = command.partition(" ")
+        if verb.lower() == "export":
+            if rest.strip():
+                self.export_to(rest.strip())
+            else:
+                self.notify("Say where: :export ~/orders.csv (or .json)", severity="warning")
             return
         try:
             order_id = parse_number(command)
         except InvalidInput:
-            self.notify(f"Unknown command {command!r}; try :123", severity="warning", markup=False)
+            self.notify(
+                f"Unknown command {command!r}; try :123 or :export PATH",
+                severity="warning",
+                markup=False,
+            )
             return
         if self.view.jump_to(order_id):
             self.table.refresh()
             self.show_status()
-        else:
-            self.notify(
-                f"{format_number(order_id)} is not in this view (check the filter and bucket)",
-                severity="warning",
-            )
+        self.open_detail(order_id)
+
+    def after_change(self) -> None:
+        """Back from a detail or a form: read the queue again around the cursor."""
+        self.reload(keep=True)
 
     def action_refresh(self) -> None:
         """Read the queue again now."""

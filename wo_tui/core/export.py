@@ -1,0 +1,179 @@
+"""Exporting a queue view (filter + sort) to CSV or JSON: one column set and one encoder
+for the screen's export and `wo-tui orders list --format csv|json`.
+
+Files are written atomically (a temporary file in the same directory, then a rename), so
+a reader never sees half a file; every value is cleaned of control characters.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Connection
+
+from wo_tui.core import queue
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.queue import QueueFilter, QueueRow, SortOrder
+from wo_tui.core.sanitize import clean_text
+from wo_tui.core.statuses import Priority
+
+EXPORT_HEADERS = (
+    "number",
+    "type",
+    "status",
+    "priority",
+    "customer",
+    "address",
+    "site_id",
+    "meter",
+    "scheduled",
+    "assignee",
+    "due",
+    "overdue",
+)
+"""The columns of an export (and of `orders list`), in order."""
+
+EXPORT_FORMATS = ("csv", "json")
+
+
+def record(row: QueueRow, today: date) -> tuple[Any, ...]:
+    """One queue row as the values of EXPORT_HEADERS."""
+    return (
+        row.number,
+        row.type_code,
+        row.status,
+        Priority(row.priority).label,
+        row.customer_name,
+        row.site_address,
+        row.site_id,
+        row.meter_number,
+        row.scheduled_date,
+        row.assignee_name,
+        row.due_date,
+        row.is_overdue(today),
+    )
+
+
+def matching_rows(
+    conn: Connection,
+    flt: QueueFilter,
+    sort: SortOrder,
+    today: date,
+    limit: int | None = None,
+    *,
+    window: int = 500,
+) -> Iterator[QueueRow]:
+    """Every row the filter matches, in the sort order, read in keyset windows (never all
+    in memory at once)."""
+    after = None
+    sent = 0
+    while limit is None or sent < limit:
+        size = window if limit is None else min(window, limit - sent)
+        found = queue.fetch_window(conn, flt, sort, today, after=after, limit=size)
+        yield from found.rows
+        sent += len(found.rows)
+        if not found.has_after or not found.rows:
+            return
+        after = sort.key_of(found.rows[-1])
+
+
+def plain(value: Any) -> str:
+    """A value as one line of safe text (the CSV cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return clean_text(str(value))
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON takes it (dates as ISO text, text cleaned)."""
+    if isinstance(value, date | time | datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return clean_text(value, multiline=True)
+    return value
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    """Write a header and the rows as CSV; returns how many rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    count = 0
+    for row in rows:
+        writer.writerow([plain(v) for v in row])
+        count += 1
+    return count
+
+
+def write_json(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    """Write the rows as a JSON array of objects, one per line; returns how many rows."""
+    count = 0
+    out.write("[")
+    for row in rows:
+        item = {h: json_value(v) for h, v in zip(headers, row, strict=True)}
+        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(item, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def format_for(path: str | Path) -> str:
+    """The export format named by a file's extension (.csv or .json)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in EXPORT_FORMATS:
+        raise InvalidInput({"path": f"end the file name in .csv or .json (got {str(path)!r})"})
+    return suffix
+
+
+def export_file(
+    path: str | Path, rows: Iterable[Sequence[Any]], fmt: str | None = None
+) -> tuple[Path, int]:
+    """Write the rows (values of EXPORT_HEADERS) to `path` atomically; returns the full
+    path and the row count. InvalidInput names a missing or unwritable directory."""
+    target = Path(path).expanduser()
+    fmt = fmt or format_for(target)
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput({"format": f"unknown format {fmt!r}; use csv or json"})
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidInput({"path": f"the folder {str(folder)!r} does not exist"})
+    if target.is_dir():
+        raise InvalidInput({"path": f"{str(target)!r} is a folder; give a file name"})
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInput({"path": f"cannot write in the folder {str(folder)!r}"})
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder, suffix=".tmp")
+    except OSError as exc:
+        raise InvalidInput({"path": f"cannot write in {str(folder)!r}: {exc.strerror}"}) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            writer = write_csv if fmt == "csv" else write_json
+            count = writer(EXPORT_HEADERS, rows, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o644 & ~_umask())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target.resolve(), count
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,54 @@
+"""Asks where to export the current view; the file name's extension picks CSV or JSON."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from wo_tui.app import styles_dir
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.export import format_for
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """A path ending in .csv or .json; Enter exports, Esc goes back."""
+
+    CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss", styles_dir() / "detail.tcss"]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="export.back"),
+    ]
+
+    def __init__(self, count: int, suggested: str = "orders.csv") -> None:
+        super().__init__()
+        self.count = count
+        self.suggested = suggested
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            plural = "s" if self.count != 1 else ""
+            yield Static(
+                Content(f"Export {self.count:,} order{plural} (this view, as sorted) to"),
+                id="dialog-title",
+            )
+            yield Input(value=self.suggested, placeholder="path ending in .csv or .json", id="path")
+            yield Static("", id="dialog-error")
+            yield Static("Enter exports · Esc goes back", id="dialog-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        try:
+            format_for(path)
+        except InvalidInput as exc:
+            self.query_one("#dialog-error", Static).update(Content(exc.problems["path"]))
+            return
+        self.dismiss(path)
+
+    def action_back(self) -> None:
+        """Go back without exporting."""
+        self.dismiss(None)

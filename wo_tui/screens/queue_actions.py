@@ -1,0 +1,126 @@
+"""What the dashboard and the all-orders view share beyond the table: opening an order's
+detail (and stepping through the list from it), new and edit forms, and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from wo_tui.core.context import Context
+from wo_tui.core.errors import WorkOrderError
+from wo_tui.core.export import export_file, matching_rows, record
+from wo_tui.core.models import work_orders
+from wo_tui.core.numbers import format_number
+from wo_tui.queue_view import QueueView
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    _Base = Screen[None]
+else:
+    _Base = object
+
+
+class QueueActions(_Base):
+    """Mixed into a screen that has `ctx`, `view` and a `_move(delta)` that redraws."""
+
+    ctx: Context
+    view: QueueView
+
+    def _move(self, delta: int) -> None:  # provided by the screen
+        raise NotImplementedError
+
+    def after_change(self) -> None:
+        """Read the list again after an order changed (the screen overrides it)."""
+
+    # -- detail -----------------------------------------------------------------------------
+    def step_order(self, from_id: int, delta: int) -> int | None:
+        """From the order `from_id`, move the list's cursor by one and return the order now
+        under it (None at an end or when the list does not show `from_id`): the detail's
+        `]` / `[`."""
+        if self.view.current_id != from_id and not self.view.jump_to(from_id):
+            return None
+        before = self.view.current_id
+        self._move(delta)
+        after = self.view.current_id
+        return after if after is not None and after != before else None
+
+    def open_detail(self, order_id: int) -> None:
+        """Open an order's detail (a warning when there is no such order)."""
+        from wo_tui.screens.detail import DetailScreen
+
+        with self.ctx.db.read() as conn:
+            found = conn.execute(
+                select(work_orders.c.id).where(work_orders.c.id == order_id)
+            ).first()
+        if found is None:
+            self.notify(f"there is no work order {format_number(order_id)}", severity="warning")
+            return
+        self.app.push_screen(
+            DetailScreen(order_id, stepper=self.step_order), lambda _: self.after_change()
+        )
+
+    def action_open_detail(self) -> None:
+        """Open the detail of the order under the cursor."""
+        order_id = self.view.current_id
+        if order_id is None:
+            self.notify("Nothing to open: the list is empty.", severity="warning")
+            return
+        self.open_detail(order_id)
+
+    def action_new_order(self) -> None:
+        """Create a new order; its detail opens after saving."""
+        from wo_tui.screens.order_form import OrderFormScreen
+
+        def saved(order_id: int | None) -> None:
+            self.after_change()
+            if order_id is not None:
+                self.open_detail(order_id)
+
+        self.app.push_screen(OrderFormScreen(None), saved)
+
+    def action_edit_order(self) -> None:
+        """Edit the order under the cursor."""
+        from wo_tui.screens.order_form import OrderFormScreen
+
+        order_id = self.view.current_id
+        if order_id is None:
+            self.notify("Nothing to edit: the list is empty.", severity="warning")
+            return
+        self.app.push_screen(OrderFormScreen(order_id), lambda _: self.after_change())
+
+    def action_all_orders(self) -> None:
+        """Search every order, closed ones too (from the dashboard)."""
+        from wo_tui.screens.all_orders import AllOrdersScreen
+
+        self.app.push_screen(AllOrdersScreen(), lambda _: self.after_change())
+
+    # -- export -----------------------------------------------------------------------------
+    def action_export(self) -> None:
+        """Export the view (its filter and sort, every matching row) to CSV or JSON."""
+        from wo_tui.screens.export_dialog import ExportScreen
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.export_to(path)
+
+        self.app.push_screen(ExportScreen(self.view.total), chosen)
+
+    def export_to(self, path: str) -> Path | None:
+        """Write the view to `path` (format from the extension); says where and how many."""
+        today = self.ctx.today()
+        flt, sort = self.view.filter, self.view.sort
+        try:
+            with self.ctx.db.read() as conn:
+                rows = (record(r, today) for r in matching_rows(conn, flt, sort, today))
+                written, count = export_file(path, rows)
+        except WorkOrderError as exc:
+            self.notify(f"Export failed: {exc}", severity="error", markup=False, timeout=10)
+            return None
+        except OSError as exc:
+            self.notify(f"Export failed: {exc}", severity="error", markup=False, timeout=10)
+            return None
+        self.notify(f"Exported {count:,} orders to {written}", markup=False)
+        return written
