@@ -53,8 +53,11 @@ OPEN = [s.value for s in OPEN_STATUSES]
 def _app(db: Database, **ui: object) -> WoTuiApp:
     # The queue refreshes itself every 5 s by default: far apart here, so that only `r` (or
     # a test that asks for it) reloads in the middle of a test.
+    # The background jobs are off: their own tests run them (test_app_background.py,
+    # test_sending_everywhere.py); here they would only add noise.
     ui = {"theme": "textual-dark", "refresh_interval_seconds": 600, **ui}
-    settings = load_settings(None, environ={}, overrides={"ui": ui})
+    overrides = {"ui": ui, "events": {"poll_in_app": False}, "smtp": {"send_from_app": False}}
+    settings = load_settings(None, environ={}, overrides=overrides)
     return make_app(settings, Context(db, "dispatcher-a", clock=fixed_clock(NOW)))
 
 
@@ -906,7 +909,7 @@ async def test_t_shows_closed_orders_too(db: Database, ctx: Context) -> None:
         states |= {line[12:19].strip() for line in lines(app)[1:]}
         await pilot.press("pagedown")
         states |= {line[12:19].strip() for line in lines(app)[1:]}
-        assert {"COMPLE…", "CANCEL…"} & states
+        assert {"DONE", "CANCLD"} & states
         await pilot.press("t")
         await settle(pilot)
         assert "closed too" not in status_line(app)

@@ -202,7 +202,7 @@ async def test_keys_open_the_screens_from_the_dashboard_and_q_comes_back(ctx: Co
     app = _app(ctx.db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        for key, kind in (("E", EventsScreen), ("M", OutboxScreen), ("T", AssigneesScreen)):
+        for key, kind in (("B", EventsScreen), ("M", OutboxScreen), ("T", AssigneesScreen)):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, kind), key

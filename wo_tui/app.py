@@ -131,7 +131,10 @@ class WoTuiApp(App[None]):
             self.push_screen(kind())
 
     def action_send_now(self) -> None:
-        """Send the emails that are due now."""
+        """Send the emails that are due now (unless the config leaves it to a worker)."""
+        if not self.settings.smtp.send_from_app:
+            self.notify("Emails are sent by `wo-tui worker` here ([smtp] send_from_app = false).")
+            return
         self.background.send_now()
 
     def on_background_failed(self, event: BackgroundFailed) -> None:

@@ -23,7 +23,7 @@ class KeyBinding:
 APP_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("app.quit", "Q,ctrl+q", "quit", "Quit", show=False),
     KeyBinding("app.help", "question_mark", "help", "Help"),
-    KeyBinding("app.events", "E", "events", "Events", show=False),
+    KeyBinding("app.events", "B", "events", "Billing events", show=False),
     KeyBinding("app.outbox", "M", "outbox", "Outbox", show=False),
     KeyBinding("app.assignees", "T", "assignees", "Technicians", show=False),
     KeyBinding("app.send_now", "s", "send_now", "Send now", show=False),
@@ -57,6 +57,7 @@ DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("queue.close", "q", "app.quit", "Quit"),
     KeyBinding("queue.open", "enter", "open_detail", "Open", show=False),
     KeyBinding("queue.new", "n", "new_order", "New"),
+    KeyBinding("queue.assign", "a", "assign", "Assign"),
     KeyBinding("queue.edit", "e", "edit_order", "Edit", show=False),
     KeyBinding("queue.all_orders", "f", "all_orders", "All orders"),
     KeyBinding("queue.export", "E", "export", "Export", show=False),

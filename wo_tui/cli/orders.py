@@ -97,6 +97,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--to", required=True, metavar="NAME")
     p.add_argument("--date", metavar="DATE", help="scheduled date")
     p.add_argument("--note", help="needed when reassigning a SENT order")
+    p.add_argument(
+        "--life-support-override",
+        metavar="REASON",
+        help="send a disconnection at a life-support site anyway (one order; kept in history)",
+    )
     p.set_defaults(handler=cmd_assign)
 
 
@@ -287,10 +292,20 @@ def cmd_assign(runtime: Runtime, args: argparse.Namespace) -> int:
     ids = _ids(args.numbers)
     ctx = runtime.context()
     scheduled = _date(runtime, args.date, "date")
+    override = args.life_support_override
+    if override and len(ids) != 1:
+        raise CommandError("--life-support-override is given for one order at a time", 2)
     status = EXIT_OK
     for order_id in ids:
         try:
-            assign(ctx, order_id, args.to, scheduled_date=scheduled, note=args.note)
+            assign(
+                ctx,
+                order_id,
+                args.to,
+                scheduled_date=scheduled,
+                note=args.note,
+                life_support_override=override,
+            )
             print(f"{format_number(order_id)}  assigned to {plain(args.to)}")
         except WorkOrderError as exc:
             print(f"{format_number(order_id)}  skipped: {exc}", file=sys.stderr)

@@ -114,7 +114,8 @@ def _check_required(order_type: OrderType, values: Mapping[str, Any]) -> None:
         raise InvalidInput(missing)
 
 
-def _active_assignee(conn: Connection, name: str) -> RowMapping:
+def active_assignee(conn: Connection, name: str) -> RowMapping:
+    """The assignee of that name (any case); NotFound, or NotAllowed when deactivated."""
     row = (
         conn.execute(select(assignees).where(func.lower(assignees.c.name) == name.lower()))
         .mappings()
@@ -279,10 +280,12 @@ def assign(
     *,
     scheduled_date: date | None = None,
     note: str | None = None,
+    life_support_override: str | None = None,
 ) -> None:
     """Assign (or reassign) an order and queue the assignment email in the same
     transaction; the order becomes SETUP. Reassigning a SENT order needs a note and tells
-    the previous assignee."""
+    the previous assignee. A disconnection at a life-support site is only sent with an
+    explicit override reason, which the history keeps."""
     note = (clean_text(note, multiline=True).strip() or None) if note else None
     with ctx.db.write() as conn:
         if scheduled_date is not None:
@@ -296,15 +299,30 @@ def assign(
                     .values(scheduled_date=scheduled_date)
                 )
                 _record(conn, ctx, order_id, [("scheduled_date", before, scheduled_date)], note)
-        _assign_in(conn, ctx, order_id, assignee_name, note=note)
+        _assign_in(conn, ctx, order_id, assignee_name, note=note, override=life_support_override)
+
+
+LIFE_SUPPORT_SEND = (
+    "is a disconnection at a life-support site: it is not sent to anyone without an "
+    "explicit override reason"
+)
 
 
 def _assign_in(
-    conn: Connection, ctx: Context, order_id: int, assignee_name: str, *, note: str | None
+    conn: Connection,
+    ctx: Context,
+    order_id: int,
+    assignee_name: str,
+    *,
+    note: str | None,
+    override: str | None = None,
 ) -> None:
     order = get_order(conn, order_id)
+    override = (clean_text(override).strip() or None) if override else None
+    if order["type_code"] == "DISCONNECT" and order["life_support"] and not override:
+        raise NotAllowed(f"{format_number(order_id)} {LIFE_SUPPORT_SEND}")
     status = WorkOrderStatus(order["status"])
-    person = _active_assignee(conn, assignee_name)
+    person = active_assignee(conn, assignee_name)
     note = (clean_text(note, multiline=True).strip() or None) if note else None
     if not status.is_open:
         raise NotAllowed(f"{format_number(order_id)} is {status}; reopen it before assigning")
@@ -329,6 +347,8 @@ def _assign_in(
     changes: list[tuple[str, Any, Any]] = [("assignee", order["assignee_name"], person["name"])]
     if status is not WorkOrderStatus.SETUP:
         changes.append(("status", status.value, WorkOrderStatus.SETUP.value))
+    if override and order["type_code"] == "DISCONNECT" and order["life_support"]:
+        changes.append(("life_support_override", None, override))
     _record(conn, ctx, order_id, changes, note)
     queue_email(conn, ctx, order_id, person, "assignment")
     previous = order["assignee_id"]

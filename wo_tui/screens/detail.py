@@ -226,6 +226,7 @@ class DetailScreen(Screen[None]):
                     answer.assignee,
                     scheduled_date=answer.scheduled_date,
                     note=answer.note or None,
+                    life_support_override=answer.override,
                 )
             except WorkOrderError as exc:
                 self.notify(str(exc), severity="error", markup=False, timeout=8)
@@ -233,7 +234,11 @@ class DetailScreen(Screen[None]):
                 self.notify(f"{detail.number} assigned to {answer.assignee}", markup=False)
             self.reload()
 
-        self.app.push_screen(AssignScreen(detail, self.ctx.today()), chosen)
+        order = detail.order
+        needs_override = order["type_code"] == "DISCONNECT" and bool(order["life_support"])
+        self.app.push_screen(
+            AssignScreen(detail.number, self.ctx.today(), needs_override=needs_override), chosen
+        )
 
     def action_complete(self) -> None:
         """Complete the order: outcome, reading for read types, override for life support."""

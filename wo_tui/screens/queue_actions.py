@@ -13,6 +13,7 @@ from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.export import export_file, matching_rows, record
 from wo_tui.core.models import work_orders
 from wo_tui.core.numbers import format_number
+from wo_tui.core.status_changes import Result
 from wo_tui.queue_view import QueueView
 
 if TYPE_CHECKING:
@@ -96,6 +97,47 @@ class QueueActions(_Base):
         from wo_tui.screens.all_orders import AllOrdersScreen
 
         self.app.push_screen(AllOrdersScreen(), lambda _: self.after_change())
+
+    # -- assign -----------------------------------------------------------------------------
+    def action_assign(self) -> None:
+        """Assign the marked orders (or the cursor row); each queues its email, sent at once."""
+        from wo_tui.app import WoTuiApp
+        from wo_tui.core.assignment import assign_orders
+        from wo_tui.screens.outcome import BatchOutcomeScreen
+        from wo_tui.screens.status_dialogs import AssignAnswer, AssignScreen
+
+        ids = self.view.targets()
+        if not ids:
+            self.notify("Nothing to assign: the list is empty.", severity="warning")
+            return
+        what = format_number(ids[0]) if len(ids) == 1 else f"{len(ids):,} orders"
+
+        def chosen(answer: AssignAnswer | None) -> None:
+            if answer is None:
+                return
+            try:
+                batch = assign_orders(
+                    self.ctx,
+                    ids,
+                    answer.assignee,
+                    scheduled_date=answer.scheduled_date,
+                    note=answer.note or None,
+                )
+            except WorkOrderError as exc:
+                self.notify(str(exc), severity="error", markup=False, timeout=8)
+                return
+            self.view.marks -= set(batch.ids(Result.DONE))
+            self.after_change()
+            if len(batch.outcomes) == 1 and batch.all_done:
+                self.notify(f"{what} assigned to {answer.assignee}", markup=False)
+            else:
+                self.app.push_screen(BatchOutcomeScreen(batch))
+            app = self.app
+            if batch.ids(Result.DONE) and isinstance(app, WoTuiApp):
+                if app.settings.smtp.send_from_app:
+                    app.background.send_now()  # the assignment emails go out now
+
+        self.app.push_screen(AssignScreen(what, self.ctx.today()), chosen)
 
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:

@@ -195,6 +195,8 @@ class AssignAnswer:
     assignee: str
     scheduled_date: date | None
     note: str
+    override: str | None = None
+    """The reason to send a disconnection at a life-support site anyway."""
 
 
 class AssignScreen(ModalScreen[AssignAnswer | None]):
@@ -204,10 +206,12 @@ class AssignScreen(ModalScreen[AssignAnswer | None]):
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss", styles_dir() / "detail.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = BACK
 
-    def __init__(self, detail: OrderDetail, today: date) -> None:
+    def __init__(self, what: str, today: date, *, needs_override: bool = False) -> None:
         super().__init__()
-        self.detail = detail
+        self.what = what
+        """The order's number, or "12 orders"."""
         self.today = today
+        self.needs_override = needs_override
         self.names: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -216,7 +220,7 @@ class AssignScreen(ModalScreen[AssignAnswer | None]):
             people = list_assignees(conn)
         self.names = [p["name"] for p in people]
         with Vertical(id="dialog"):
-            yield Static(Content(f"Assign {self.detail.number} to"), id="dialog-title")
+            yield Static(Content(f"Assign {self.what} to"), id="dialog-title")
             yield OptionList(
                 *(Option(Content(f"{clean_text(p['name'])} ({p['kind']})")) for p in people),
                 id="reasons",
@@ -230,6 +234,12 @@ class AssignScreen(ModalScreen[AssignAnswer | None]):
             yield Input(
                 placeholder="note (needed to reassign a SENT order)", id="note", compact=True
             )
+            if self.needs_override:
+                yield Static(
+                    Content.styled("LIFE SUPPORT: a disconnection here is only sent with", "$error")
+                    + Content(" a reason")
+                )
+                yield Input(placeholder="override reason (required)", id="override", compact=True)
             yield Static("", id="dialog-error")
             yield Static("Enter accepts · Esc goes back", id="dialog-hint")
 
@@ -268,7 +278,15 @@ class AssignScreen(ModalScreen[AssignAnswer | None]):
             self.query_one("#dialog-error", Static).update(Content(f"Date: {exc}"))
             return
         note = clean_text(self.query_one("#note", Input).value).strip()
-        self.dismiss(AssignAnswer(self.names[index], when, note))
+        override = None
+        if self.needs_override:
+            override = clean_text(self.query_one("#override", Input).value).strip()
+            if not override:
+                self.query_one("#dialog-error", Static).update(
+                    "Life-support site: give the override reason to send this disconnection."
+                )
+                return
+        self.dismiss(AssignAnswer(self.names[index], when, note, override))
 
     def action_back(self) -> None:
         """Go back without assigning."""

@@ -79,7 +79,15 @@ def layout(width: int) -> tuple[tuple[Column, int], ...]:
 
 
 PRIORITY_WORDS = {Priority.HIGH: "High", Priority.MEDIUM: "Med", Priority.LOW: "Low"}
-STATUS_WORDS = {"NEW": "NEW", "SETUP": "SET UP", "SENT": "SENT", "ON_HOLD": "HOLD"}
+STATUS_WORDS = {
+    "NEW": "NEW",
+    "SETUP": "SET UP",
+    "SENT": "SENT",
+    "ON_HOLD": "HOLD",
+    "COMPLETED": "DONE",
+    "CANCELLED": "CANCLD",
+}
+"""Status words that fit the 7-character column (closed orders show in the all-orders view)."""
 
 
 def cell_text(row: QueueRow, key: str, today: date, marked: bool) -> str:
