@@ -133,9 +133,9 @@ class QueueActions(_Base):
             else:
                 self.app.push_screen(BatchOutcomeScreen(batch))
             app = self.app
-            if batch.ids(Result.DONE) and isinstance(app, WoTuiApp):
-                if app.settings.smtp.send_from_app:
-                    app.background.send_now()  # the assignment emails go out now
+            sends = isinstance(app, WoTuiApp) and app.settings.smtp.send_from_app
+            if batch.ids(Result.DONE) and sends:
+                app.background.send_now()  # type: ignore[attr-defined]  # the emails go now
 
         self.app.push_screen(AssignScreen(what, self.ctx.today()), chosen)
 
