@@ -172,3 +172,20 @@ def test_retry_state_shows_its_time(ctx: Context) -> None:
     with ctx.db.write() as conn:
         conn.execute(update(outbox).values(status="retry", next_attempt_at=NOW))
     assert state_of(_email(ctx.db)) == "retry at 09:30"
+
+
+async def test_the_dashboard_shows_failed_emails(ctx: Context) -> None:
+    order_id = new_order(ctx)
+    assign(ctx, order_id, technician(ctx))
+    with smtp_server(Scripted(replies=["550 5.1.1 mailbox unknown"])) as port:
+        await send_due(ctx, settings_for(port))
+        app = _app(ctx, port, send_from_app=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.5)
+            line = str(app.screen.query_one("#status-line", Static).render())
+            assert line.startswith("✉ 1 failed email (M)")
+            await pilot.press("M", "R", "q")  # resend it from the Outbox, back to the queue
+            await pilot.press("r")
+            await pilot.pause(0.5)
+            line = str(app.screen.query_one("#status-line", Static).render())
+            assert "failed email" not in line

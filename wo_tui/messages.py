@@ -26,6 +26,8 @@ class QueueCounted(Message):
     filter: QueueFilter
     total: int
     counts: BucketCounts
+    failed_emails: int = 0
+    """Emails refused for good, waiting for a person (shown so they cannot go unnoticed)."""
 
 
 @dataclass

@@ -20,6 +20,7 @@ from wo_tui.core import queue, status_changes
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.numbers import parse_number
+from wo_tui.core.outbox import count_failed
 from wo_tui.core.queue import BUCKETS, BucketCounts
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
@@ -50,6 +51,13 @@ SHORT_TITLES = {
 FRESH_SECONDS = 4.0
 
 
+def _failed_emails(count: int) -> Content:
+    """A loud start of the status line while emails have failed for good (M: the Outbox)."""
+    if not count:
+        return Content("")
+    return Content.styled(f"✉ {count} failed email{'s' if count != 1 else ''} (M) ", "$error bold")
+
+
 def _cancel_note(reason: CancelReason, emails: int) -> str:
     """What a cancel will do beyond the status: its reason and the emails it queues."""
     if not emails:
@@ -74,6 +82,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.bucket = "all"
         self.query_text = ""
         self.counts = BucketCounts()
+        self.failed_emails = 0
         self.range_anchor: bool = False
         self.show_closed = False
         """Closed orders shown too (the `t` toggle)."""
@@ -121,7 +130,8 @@ class DashboardScreen(QueueActions, Screen[None]):
         with self.ctx.db.read() as conn:
             total = queue.count_matching(conn, request.filter, today)
             counts = queue.count_buckets(conn, today)
-        self.post_message(QueueCounted(request.filter, total, counts))
+            failed = count_failed(conn)
+        self.post_message(QueueCounted(request.filter, total, counts, failed))
 
     def on_queue_refreshed(self, message: QueueRefreshed) -> None:
         before = {row.id for row in self.view.rows}
@@ -145,6 +155,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         if message.filter == self.view.filter:
             self.view.total = message.total
         self.counts = message.counts
+        self.failed_emails = message.failed_emails
         self.show_buckets()
         self.show_status()
         self._arm_timer()
@@ -199,7 +210,9 @@ class DashboardScreen(QueueActions, Screen[None]):
             extras.append(f"/{self.query_text}")
         extras.append(updated)
         self.query_one("#status-line", Static).update(
-            Content.assemble((status, "bold"), " │ ", " │ ".join(extras))
+            Content.assemble(
+                _failed_emails(self.failed_emails), (status, "bold"), " │ ", " │ ".join(extras)
+            )
         )
 
     # -- moving -----------------------------------------------------------------------------
