@@ -90,6 +90,14 @@ class WoTuiApp(App[None]):
         """The sender ran: orders it sent are SENT now; failures must not go unnoticed."""
         if event.sent:
             self.notify(f"{event.sent} email{'s' if event.sent != 1 else ''} sent")
+        if event.retried:
+            plural = "s" if event.retried != 1 else ""
+            self.notify(
+                f"{event.retried} email{plural} could not be sent yet and will be retried; "
+                "see the Outbox (M)",
+                severity="warning",
+                timeout=8,
+            )
         if event.failed:
             plural = "s" if event.failed != 1 else ""
             self.notify(

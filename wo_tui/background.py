@@ -92,7 +92,7 @@ class BackgroundJobs:
                     self.app.post_message(EmailsPaused(result.paused.reason))
             else:
                 self._recovered("email sender")
-            if result.sent or result.failed:
+            if result.sent or result.failed or result.retried:
                 self.app.post_message(EmailsSent(result.sent, result.failed, result.retried))
         if not worker.is_cancelled:
             self.app.call_from_thread(self._arm_sender, wait)
