@@ -322,22 +322,28 @@ class StatusMachine(RuleBasedStateMachine):
         ):
             expected.assignee = None
 
-    def do_assign(self, i: int, tech: str, with_note: bool) -> None:
+    def do_assign(self, i: int, tech: str, with_note: bool, override: bool = True) -> None:
         order_id = self.ids[i]
         expected = self.model[order_id]
         before = self.snapshot()
         note = "Swapped technician" if with_note else None
-        if expected.status in CLOSED_STATUSES:
+        reason = "Vacant, confirmed with retailer" if override else None
+
+        def call() -> None:
+            orders.assign(self.ctx, order_id, tech, note=note, life_support_override=reason)
+
+        # A life-support disconnection is never sent without an override reason.
+        if expected.status in CLOSED_STATUSES or self.is_protected(i, override):
             with pytest.raises(NotAllowed):
-                orders.assign(self.ctx, order_id, tech, note=note)
+                call()
             assert self.snapshot() == before
             return
         if expected.status is S.SENT and not with_note:
             with pytest.raises(InvalidInput):
-                orders.assign(self.ctx, order_id, tech, note=note)
+                call()
             assert self.snapshot() == before
             return
-        orders.assign(self.ctx, order_id, tech, note=note)
+        call()
         assert can_move(expected.status, S.SETUP) or expected.status is S.SETUP
         if expected.status is not S.SETUP:
             row = self.last_status_row(order_id)
@@ -422,9 +428,14 @@ class StatusMachine(RuleBasedStateMachine):
     def take_off_assignee(self, data: st.DataObject) -> None:
         self.do_unassign(self.pick(data, lambda e: e.status is S.SETUP))
 
-    @rule(data=st.data(), tech=st.sampled_from(sorted(TECHS)), with_note=st.booleans())
-    def assign(self, data: st.DataObject, tech: str, with_note: bool) -> None:
-        self.do_assign(self.pick(data, is_open), tech, with_note)
+    @rule(
+        data=st.data(),
+        tech=st.sampled_from(sorted(TECHS)),
+        with_note=st.booleans(),
+        override=st.booleans(),
+    )
+    def assign(self, data: st.DataObject, tech: str, with_note: bool, override: bool) -> None:
+        self.do_assign(self.pick(data, is_open), tech, with_note, override)
 
     @rule(data=st.data(), customer=st.sampled_from(["Ann Lee", "Bob Ryan", "Cat Kelly"]))
     def edit(self, data: st.DataObject, customer: str) -> None:
