@@ -98,7 +98,8 @@ class BackgroundJobs:
             self.app.call_from_thread(self._arm_sender, wait)
 
     def _arm_sender(self, wait: float) -> None:
-        self._send_timer = self.app.set_timer(wait, self.send_now)
+        if self.app.is_running:  # not while the app is closing: its timers are gone
+            self._send_timer = self.app.set_timer(wait, self.send_now)
 
     # -- the event poller ----------------------------------------------------------------
     def _start_poll(self) -> None:
@@ -139,9 +140,11 @@ class BackgroundJobs:
                     EventsIngested(total.orders_created, total.duplicates, total.dead)
                 )
             if not worker.is_cancelled:
-                self.app.call_from_thread(
-                    self.app.set_timer, settings.poll_interval_seconds, self._start_poll
-                )
+                self.app.call_from_thread(self._arm_poll, settings.poll_interval_seconds)
+
+    def _arm_poll(self, wait: float) -> None:
+        if self.app.is_running:  # not while the app is closing: its timers are gone
+            self.app.set_timer(wait, self._start_poll)
 
     # -- shared --------------------------------------------------------------------------
     def _failed(self, job: str, exc: Exception) -> None:
