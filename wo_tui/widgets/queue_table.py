@@ -157,6 +157,7 @@ class QueueTable(Widget, can_focus=True):
         self.column_index = 1
         self.fresh: set[int] = set()
         """Order ids to highlight briefly (new since the last refresh)."""
+        self._row_styles: dict[str, Style] = {}
 
     # -- geometry ---------------------------------------------------------------------------
     @property
@@ -214,29 +215,47 @@ class QueueTable(Widget, can_focus=True):
             )
         return Strip(segments).adjust_cell_length(width, style)
 
+    def _component(self, name: str) -> Style:
+        """A component class's style, looked up once per style change (every painted row
+        needs several of them)."""
+        style = self._row_styles.get(name)
+        if style is None:
+            style = self._row_styles[name] = self.get_component_rich_style(name)
+        return style
+
+    def notify_style_update(self) -> None:
+        self._row_styles.clear()
+        super().notify_style_update()
+
     def _row(self, row: QueueRow, is_cursor: bool, width: int) -> Strip:
         marked = row.id in self.view.marks
-        base = self.rich_style
+        base = self._row_styles.get("")
+        if base is None:  # the widget's own style: resolving it walks the ancestors
+            base = self._row_styles[""] = self.rich_style
         if row.id in self.fresh:
-            base = base + self.get_component_rich_style("queue-table--fresh")
+            base = base + self._component("queue-table--fresh")
         if marked:
-            base = base + self.get_component_rich_style("queue-table--marked")
+            base = base + self._component("queue-table--marked")
         if is_cursor:
-            base = base + self.get_component_rich_style("queue-table--cursor")
-        # Only the colour and weight of the overdue style: its background would punch a
-        # hole in the cursor bar.
-        late = self.get_component_rich_style("queue-table--overdue")
-        overdue = Style(color=late.color, bold=late.bold)
-        segments: list[Segment] = []
+            base = base + self._component("queue-table--cursor")
+        # One segment per run of equally styled cells: only the Due cell of an overdue order
+        # differs (the colour and weight of the overdue style; its background would punch a
+        # hole in the cursor bar).
+        overdue = row.is_overdue(self.today)
+        gap = " " * GAP
+        runs: list[Segment] = []
+        text: list[str] = []
         for i, (column, size) in enumerate(self.columns):
-            if i:
-                segments.append(Segment(" " * GAP, base))
-            text = fit(cell_text(row, column.key, self.today, marked), size)
-            style: Style = base
-            if column.key == "due" and row.is_overdue(self.today):
-                style = base + overdue
-            segments.append(Segment(text, style))
-        return Strip(segments).adjust_cell_length(width, base)
+            cell = fit(cell_text(row, column.key, self.today, marked), size)
+            if column.key == "due" and overdue:
+                late = self._component("queue-table--overdue")
+                runs.append(Segment("".join(text) + (gap if i else ""), base))
+                runs.append(Segment(cell, base + Style(color=late.color, bold=late.bold)))
+                text = []
+                continue
+            text.append(gap + cell if i else cell)
+        runs.append(Segment("".join(text), base))
+        return Strip(runs).adjust_cell_length(width, base)
 
     # -- partial repaints -------------------------------------------------------------------
     def refresh_row(self, buffer_index: int) -> None:
