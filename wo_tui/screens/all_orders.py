@@ -145,31 +145,3 @@ class AllOrdersScreen(QueueActions, Screen[None]):
             self.view.move(delta)
         self.table.refresh()
         self.show_status()
-
-    def action_cursor_down(self) -> None:
-        """Move down a row."""
-        self._move(1)
-
-    def action_cursor_up(self) -> None:
-        """Move up a row."""
-        self._move(-1)
-
-    def action_page_down(self) -> None:
-        """Move down a screen."""
-        self._move(1, page=True)
-
-    def action_page_up(self) -> None:
-        """Move up a screen."""
-        self._move(-1, page=True)
-
-    def action_first(self) -> None:
-        """Jump to the first row."""
-        self.view.load_start()
-        self.table.refresh()
-        self.show_status()
-
-    def action_last(self) -> None:
-        """Jump to the last row."""
-        self.view.load_end()
-        self.table.refresh()
-        self.show_status()

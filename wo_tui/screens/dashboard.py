@@ -232,34 +232,6 @@ class DashboardScreen(QueueActions, Screen[None]):
             self.table.refresh_row(view.cursor)
         self.show_status()
 
-    def action_cursor_down(self) -> None:
-        """Move down a row."""
-        self._move(1)
-
-    def action_cursor_up(self) -> None:
-        """Move up a row."""
-        self._move(-1)
-
-    def action_page_down(self) -> None:
-        """Move down a screen."""
-        self._move(1, page=True)
-
-    def action_page_up(self) -> None:
-        """Move up a screen."""
-        self._move(-1, page=True)
-
-    def action_first(self) -> None:
-        """Jump to the first row."""
-        self.view.load_start()
-        self.table.refresh()
-        self.show_status()
-
-    def action_last(self) -> None:
-        """Jump to the last row."""
-        self.view.load_end()
-        self.table.refresh()
-        self.show_status()
-
     def action_column(self, delta: int) -> None:
         """Move the column cursor (what `o` sorts by)."""
         self.table.column_index += delta

@@ -15,6 +15,7 @@ from wo_tui.core.models import work_orders
 from wo_tui.core.numbers import format_number
 from wo_tui.core.status_changes import Result
 from wo_tui.queue_view import QueueView
+from wo_tui.widgets.queue_table import QueueTable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -30,8 +31,44 @@ class QueueActions(_Base):
     ctx: Context
     view: QueueView
 
-    def _move(self, delta: int) -> None:  # provided by the screen
+    @property
+    def table(self) -> QueueTable:  # provided by the screen
         raise NotImplementedError
+
+    def _move(self, delta: int, *, page: bool = False) -> None:  # provided by the screen
+        raise NotImplementedError
+
+    def show_status(self) -> None:  # provided by the screen
+        raise NotImplementedError
+
+    # -- moving -----------------------------------------------------------------------------
+    def action_cursor_down(self) -> None:
+        """Move down a row."""
+        self._move(1)
+
+    def action_cursor_up(self) -> None:
+        """Move up a row."""
+        self._move(-1)
+
+    def action_page_down(self) -> None:
+        """Move down a screen."""
+        self._move(1, page=True)
+
+    def action_page_up(self) -> None:
+        """Move up a screen."""
+        self._move(-1, page=True)
+
+    def action_first(self) -> None:
+        """Jump to the first row."""
+        self.view.load_start()
+        self.table.refresh()
+        self.show_status()
+
+    def action_last(self) -> None:
+        """Jump to the last row."""
+        self.view.load_end()
+        self.table.refresh()
+        self.show_status()
 
     def after_change(self) -> None:
         """Read the list again after an order changed (the screen overrides it)."""
