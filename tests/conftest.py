@@ -120,3 +120,21 @@ def db(db_url: str) -> Iterator[Database]:
 def ctx(db: Database) -> Context:
     """A service context acting as 'dispatcher-a' at the fixed test time."""
     return Context(db, "dispatcher-a", clock=fixed_clock(NOW))
+
+
+def isolate_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, operator: str) -> None:
+    """For in-process CLI tests: no user config, no WO_TUI_* variable of the caller, a
+    fixed clock and the given operator."""
+    import functools
+
+    for name in list(os.environ):
+        if name.upper().startswith("WO_TUI_"):
+            monkeypatch.delenv(name)
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        path = tmp_path / "env" / name.lower()
+        path.mkdir(parents=True)
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv("WO_TUI_OPERATOR__NAME", operator)
+    monkeypatch.setattr(
+        "wo_tui.cli.runtime.Context", functools.partial(Context, clock=fixed_clock(NOW))
+    )

@@ -12,7 +12,6 @@ isolated HOME / XDG directories and no WO_TUI_* variable of the caller.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import os
@@ -27,14 +26,12 @@ from sqlalchemy import select, text
 
 from wo_tui import cli
 from wo_tui.cli.orders import LIST_HEADERS
-from wo_tui.core.clock import fixed_clock
-from wo_tui.core.context import Context
 from wo_tui.core.db import connect
 from wo_tui.core.models import metadata
 from wo_tui.core.schema import SCHEMA_HEAD as HEAD
 from wo_tui.core.statuses import CancelReason
 
-from conftest import NOW, PG_URL
+from conftest import PG_URL, isolate_cli
 
 OPERATOR = "cli-tester"
 BAD_URL = "postgresql+psycopg://u:CANARY-db-9Z@127.0.0.1:1/x"
@@ -112,17 +109,7 @@ class WoTui:
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No user config, no WO_TUI_* variable of the caller, a fixed clock and operator."""
-    for name in list(os.environ):
-        if name.upper().startswith("WO_TUI_"):
-            monkeypatch.delenv(name)
-    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
-        path = tmp_path / "env" / name.lower()
-        path.mkdir(parents=True)
-        monkeypatch.setenv(name, str(path))
-    monkeypatch.setenv("WO_TUI_OPERATOR__NAME", OPERATOR)
-    monkeypatch.setattr(
-        "wo_tui.cli.runtime.Context", functools.partial(Context, clock=fixed_clock(NOW))
-    )
+    isolate_cli(monkeypatch, tmp_path, OPERATOR)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ with SIGTERM). Exit status: 0 done, 1 some event skipped, 2 bad usage or input."
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -17,12 +16,10 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from wo_tui import cli
-from wo_tui.core.clock import fixed_clock
-from wo_tui.core.context import Context
 from wo_tui.core.db import connect
 from wo_tui.core.models import events
 
-from conftest import NOW
+from conftest import NOW, isolate_cli
 
 SCRIPT = Path(sys.executable).with_name("wo-tui")
 
@@ -30,17 +27,7 @@ SCRIPT = Path(sys.executable).with_name("wo-tui")
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No user config, no WO_TUI_* variable of the caller, a fixed clock and operator."""
-    for name in list(os.environ):
-        if name.upper().startswith("WO_TUI_"):
-            monkeypatch.delenv(name)
-    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
-        path = tmp_path / "env" / name.lower()
-        path.mkdir(parents=True)
-        monkeypatch.setenv(name, str(path))
-    monkeypatch.setenv("WO_TUI_OPERATOR__NAME", "cli-tester")
-    monkeypatch.setattr(
-        "wo_tui.cli.runtime.Context", functools.partial(Context, clock=fixed_clock(NOW))
-    )
+    isolate_cli(monkeypatch, tmp_path, "cli-tester")
 
 
 def wo(capsys: pytest.CaptureFixture[str], db_url: str, *argv: str) -> tuple[int, str, str]:

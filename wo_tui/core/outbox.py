@@ -58,6 +58,25 @@ class Claim:
     previous_status: str
     """The status before the claim, restored by `release`."""
 
+    @classmethod
+    def of_row(
+        cls, row: RowMapping, *, token: str, lease_until: datetime, previous_status: str
+    ) -> Claim:
+        """A claim on the outbox row `row` (its id, order, kind, recipient, ...)."""
+        return cls(
+            outbox_id=row["id"],
+            token=token,
+            lease_until=lease_until,
+            work_order_id=row["work_order_id"],
+            kind=row["kind"],
+            assignee_id=row["assignee_id"],
+            recipient=row["recipient"],
+            message_id=row["message_id"],
+            attempts=row["attempts"],
+            ical_sequence=row["ical_sequence"],
+            previous_status=previous_status,
+        )
+
 
 class Verdict(StrEnum):
     """What a send attempt means for its outbox row."""
@@ -132,19 +151,7 @@ def claim_due(
             )
         ).mappings()
         claims = [
-            Claim(
-                outbox_id=r["id"],
-                token=token,
-                lease_until=lease_until,
-                work_order_id=r["work_order_id"],
-                kind=r["kind"],
-                assignee_id=r["assignee_id"],
-                recipient=r["recipient"],
-                message_id=r["message_id"],
-                attempts=r["attempts"],
-                ical_sequence=r["ical_sequence"],
-                previous_status=before[r["id"]],
-            )
+            Claim.of_row(r, token=token, lease_until=lease_until, previous_status=before[r["id"]])
             for r in rows
         ]
     return sorted(claims, key=lambda c: c.outbox_id)

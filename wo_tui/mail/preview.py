@@ -27,19 +27,8 @@ def preview_email(ctx: Context, outbox_id: int, settings: SmtpSettings) -> str:
         row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).mappings().first()
         if row is None:
             raise NotFound(f"there is no email {outbox_id} in the outbox")
-        claim = Claim(
-            outbox_id=row["id"],
-            token="",
-            lease_until=datetime.min,
-            work_order_id=row["work_order_id"],
-            kind=row["kind"],
-            assignee_id=row["assignee_id"],
-            recipient=row["recipient"],
-            message_id=row["message_id"],
-            attempts=row["attempts"],
-            ical_sequence=row["ical_sequence"],
-            previous_status=row["status"],
-        )
+        # Built as the sender builds it; nothing is claimed (no token, no lease).
+        claim = Claim.of_row(row, token="", lease_until=datetime.min, previous_status=row["status"])
         order = _orders(conn, [claim]).get(claim.work_order_id)
         person = _people(conn, [claim]).get(claim.assignee_id) if claim.assignee_id else None
     if order is None:
