@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, func, insert, literal, select, update
 
 from wo_tui.core import status_changes
 from wo_tui.core.context import Context
@@ -555,3 +555,38 @@ def test_the_guard_is_in_the_update_statement(
     assert row(ctx, target)["status"] == ("CANCELLED" if "status" in meanwhile else "NEW")
     assert len(status_trail(ctx, target)) == 1
     assert [b["work_order_id"] for b in outbound(ctx)] == [bystander]
+
+
+def test_orders_read_at_different_versions_change_in_one_batch(ctx: Context) -> None:
+    """The guarded UPDATE runs once per version read: orders edited a different number of
+    times all complete, each one version up, with one history and one billing row each."""
+    ids = [make(ctx, "SPECIAL_READ"), make(ctx, "MISC"), make(ctx, "RECONNECT"), make(ctx)]
+    for times, order_id in enumerate(ids):
+        for n in range(times):
+            version = row(ctx, order_id)["version"]
+            edit_order(ctx, order_id, version, {"instructions": f"edit {n}"})
+    before = {i: row(ctx, i)["version"] for i in ids}
+    assert sorted(set(before.values())) == [1, 2, 3, 4]
+
+    result = bulk_complete(ctx, ids)
+
+    assert result.all_done
+    assert result.versions == {i: before[i] + 1 for i in ids}
+    assert {i: row(ctx, i)["version"] for i in ids} == result.versions
+    for order_id in ids:
+        batch_rows = [h for h in status_trail(ctx, order_id) if h["batch_id"] == result.batch_id]
+        assert [(h["old_value"], h["new_value"]) for h in batch_rows] == [("NEW", "COMPLETED")]
+    feed = {b["work_order_id"]: b for b in outbound(ctx)}
+    assert set(feed) == set(ids)
+    assert feed[ids[0]]["reading_to_follow"] and feed[ids[2]]["fee_code"] == "FEE_RECONNECT"
+
+
+@pytest.mark.parametrize("order_id", [1, 42, 999_999, 1_000_000, 123_456_789])
+def test_the_sql_order_number_is_the_python_one(db: Any, order_id: int) -> None:
+    """The billing feed formats numbers in SQL: the same text as `format_number`."""
+    from wo_tui.core.numbers import format_number
+    from wo_tui.core.sql import order_number
+
+    with db.read() as conn:
+        in_sql = conn.execute(select(order_number(literal(order_id, Integer)))).scalar_one()
+    assert in_sql == format_number(order_id)

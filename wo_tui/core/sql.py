@@ -6,9 +6,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Integer, Select, bindparam, func, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 
 class utc_now(FunctionElement[Any]):
@@ -29,30 +42,53 @@ def _utc_now_postgresql(element: utc_now, compiler: Any, **kw: Any) -> str:
     return "(now() AT TIME ZONE 'utc')"
 
 
+def _id_table(conn: Connection, ids: Sequence[int]) -> TableValuedAlias:
+    """The ids as a table with one column, `value`, from ONE bound parameter."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY  # only PostgreSQL pays the import
+
+        values = func.unnest(bindparam(None, list(ids), type_=ARRAY(Integer)))
+        return values.table_valued("value").render_derived()
+    return func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
+
+
 def id_set(conn: Connection, ids: Sequence[int]) -> Select[Any]:
     """`SELECT value FROM <the ids>` as ONE bound parameter (a JSON array on SQLite, an
     array on PostgreSQL), for `column.in_(id_set(...))`. An expanding `IN (?, ?, ...)` of
     thousands of parameters costs more to build and bind than the statement takes to run,
     and SQLite's limit on parameters would force chunks."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY  # only PostgreSQL pays the import
-
-        values = func.unnest(bindparam(None, list(ids), type_=ARRAY(Integer)))
-        table = values.table_valued("value").render_derived()
-    else:
-        table = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
-    return select(table.c.value)
+    return select(_id_table(conn, ids).c.value)
 
 
-def pair_set(conn: Connection, pairs: Sequence[tuple[int, int]]) -> Select[Any]:
-    """`SELECT a, b FROM <the pairs>` as one or two bound parameters, for
-    `tuple_(col_a, col_b).in_(pair_set(...))` (e.g. the (id, version) lost-update guard)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
+def insert_per_id(
+    conn: Connection, table: Table, id_column: str, ids: Sequence[int], values: dict[str, Any]
+) -> None:
+    """One row per id: `INSERT INTO table (id_column, ...) SELECT value, :a, :b, ... FROM
+    <the ids>`, the same `values` in every row. One statement with a handful of parameters,
+    where an executemany would build and bind a dictionary per row."""
+    source = _id_table(conn, ids)
+    constants = [literal(value, table.c[name].type) for name, value in values.items()]
+    conn.execute(
+        insert(table).from_select([id_column, *values], select(source.c.value, *constants))
+    )
 
-        firsts = bindparam(None, [a for a, _ in pairs], type_=ARRAY(Integer))
-        seconds = bindparam(None, [b for _, b in pairs], type_=ARRAY(Integer))
-        table = func.unnest(firsts, seconds).table_valued("a", "b").render_derived()
-        return select(table.c.a, table.c.b)
-    rows = func.json_each(bindparam(None, json.dumps(list(pairs)))).table_valued("value")
-    return select(func.json_extract(rows.c.value, "$[0]"), func.json_extract(rows.c.value, "$[1]"))
+
+class order_number(FunctionElement[str]):
+    """An order's number from its id in SQL: the twin of `numbers.format_number`
+    (`WO-000123`; more digits past 999,999)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(order_number)
+def _order_number_default(element: order_number, compiler: Any, **kw: Any) -> str:
+    (order_id,) = element.clauses
+    return f"printf('WO-%06d', {compiler.process(order_id, **kw)})"
+
+
+@compiles(order_number, "postgresql")
+def _order_number_postgresql(element: order_number, compiler: Any, **kw: Any) -> str:
+    (order_id,) = element.clauses
+    digits = f"CAST({compiler.process(order_id, **kw)} AS TEXT)"
+    return f"('WO-' || lpad({digits}, greatest(6, length({digits})), '0'))"

@@ -1,0 +1,58 @@
+"""SQLite's WAL checkpoints run in a background thread after writes (wo_tui.core.db), not in
+the commit of the write that crosses SQLite's threshold."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from wo_tui.core.db import AUTOCHECKPOINT_PAGES, connect
+from wo_tui.core.models import assignees
+from wo_tui.core.schema import upgrade
+
+from conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's write-ahead log")
+
+
+def wal_frames(path: Path) -> tuple[int, int]:
+    """(frames in the WAL, frames already copied into the database file), read by a
+    connection of its own without copying anything (a PASSIVE checkpoint of nothing new)."""
+    conn = sqlite3.connect(path)
+    try:
+        _busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return log, done
+    finally:
+        conn.close()
+
+
+def checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "wo-tui-checkpoint"]
+
+
+def test_writes_are_checkpointed_in_the_background_and_dispose_stops_the_thread(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wal.db"
+    db = connect(str(path))
+    upgrade(db)
+    assert db.checkpointer is not None
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == AUTOCHECKPOINT_PAGES
+    rounds = db.checkpointer.rounds
+    with db.write() as conn:
+        conn.execute(insert(assignees), {"name": "Sam", "kind": "internal", "email": "s@x.example"})
+    deadline = time.monotonic() + 10
+    while db.checkpointer.rounds == rounds and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db.checkpointer.rounds > rounds, "no checkpoint after a write"
+    log, done = wal_frames(path)
+    assert log == done  # everything committed is in the database file
+    assert checkpoint_threads()
+    db.dispose()
+    assert not [t for t in checkpoint_threads() if t.is_alive()]
