@@ -25,9 +25,11 @@ class QueueCounted(Message):
 
     filter: QueueFilter
     total: int
-    counts: BucketCounts
-    failed_emails: int = 0
-    """Emails refused for good, waiting for a person (shown so they cannot go unnoticed)."""
+    counts: BucketCounts | None = None
+    """None: not counted this time (only the filter changed; the buckets did not)."""
+    failed_emails: int | None = None
+    """Emails refused for good, waiting for a person (shown so they cannot go unnoticed);
+    None when not counted this time."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from textual import work
 from textual.app import ComposeResult
@@ -49,6 +49,17 @@ SHORT_TITLES = {
     "due_today": "Today",
 }
 FRESH_SECONDS = 4.0
+
+
+Recount = Literal["all", "matching", "none"]
+"""What a re-read counts besides the rows (see `DashboardScreen.reload`)."""
+
+
+def _show(line: Static, content: Content) -> None:
+    """Put new text in a one-line bar, repainting only that bar and only when the text
+    changed (the bars have a fixed size: no layout pass, which would repaint the queue)."""
+    if line.content != content:
+        line.update(content, layout=False)
 
 
 def _failed_emails(count: int) -> Content:
@@ -117,18 +128,25 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.reload()
 
     # -- reading (in a thread; the screen is updated from the message) -----------------------
-    def reload(self, *, keep: bool = False) -> None:
-        """Read the queue again: from the top, or (`keep`) around the current rows."""
-        self.read_queue(self.view.snapshot_request(keep=keep))
+    def reload(self, *, keep: bool = False, recount: Recount = "all") -> None:
+        """Read the queue again: from the top, or (`keep`) around the current rows. Then
+        count what may have changed: everything after a change or on the timer, only the
+        filter's matches when just the filter changed, nothing when just the order did."""
+        self.read_queue(self.view.snapshot_request(keep=keep), recount)
 
     @work(thread=True, exclusive=True, group="queue", name="read the queue")
-    def read_queue(self, request: Snapshot) -> None:
+    def read_queue(self, request: Snapshot, recount: Recount = "all") -> None:
         # Rows first (a keyset window is quick), then the counts (a text filter's count
         # scans the table): the screen shows the rows without waiting for the count.
         self.post_message(QueueRefreshed(self.view.read(request, with_total=False), self.ctx.now()))
+        if recount == "none":
+            return
         today = self.ctx.today()
         with self.ctx.db.read() as conn:
             total = queue.count_matching(conn, request.filter, today)
+            if recount == "matching":
+                self.post_message(QueueCounted(request.filter, total))
+                return
             counts = queue.count_buckets(conn, today)
             failed = count_failed(conn)
         self.post_message(QueueCounted(request.filter, total, counts, failed))
@@ -154,9 +172,11 @@ class DashboardScreen(QueueActions, Screen[None]):
     def on_queue_counted(self, message: QueueCounted) -> None:
         if message.filter == self.view.filter:
             self.view.total = message.total
-        self.counts = message.counts
-        self.failed_emails = message.failed_emails
-        self.show_buckets()
+        if message.counts is not None:
+            self.counts = message.counts
+            self.show_buckets()
+        if message.failed_emails is not None:
+            self.failed_emails = message.failed_emails
         self.show_status()
         self._arm_timer()
 
@@ -184,7 +204,7 @@ class DashboardScreen(QueueActions, Screen[None]):
             if bucket == "overdue" and self.counts.overdue:
                 style += " $error"
             parts.append(Content.styled(text, style.strip()) if style else Content(text))
-        self.query_one("#buckets", Static).update(Content("│").join(parts))
+        _show(self.query_one("#buckets", Static), Content("│").join(parts))
 
     def show_status(self) -> None:
         """Repaint the status line: marks, counts, position, sort, filter, last read."""
@@ -209,10 +229,11 @@ class DashboardScreen(QueueActions, Screen[None]):
         if self.query_text:
             extras.append(f"/{self.query_text}")
         extras.append(updated)
-        self.query_one("#status-line", Static).update(
+        _show(
+            self.query_one("#status-line", Static),
             Content.assemble(
                 _failed_emails(self.failed_emails), (status, "bold"), " │ ", " │ ".join(extras)
-            )
+            ),
         )
 
     # -- moving -----------------------------------------------------------------------------
@@ -413,7 +434,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         event.input.border_subtitle = ""
         self.query_text = event.value
         self.view.filter = flt.with_bucket(self.bucket)  # type: ignore[arg-type]
-        self.reload()
+        self.reload(recount="matching")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.add_class("hidden")
@@ -425,7 +446,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         """Sort by the cursor column (O: reverse)."""
         self.view.sort = queue.SortOrder(self.table.cursor_column.key, descending)
         self.table.refresh_header()
-        self.reload()
+        self.reload(recount="none")
 
     def action_toggle_closed(self) -> None:
         """Show closed orders too (or only open ones again)."""

@@ -122,6 +122,12 @@ def cell_text(row: QueueRow, key: str, today: date, marked: bool) -> str:
 
 def fit(text: str, width: int) -> str:
     """`text` cleaned, cut with an ellipsis or padded to exactly `width` cells."""
+    if text.isascii() and text.isprintable():
+        # Most cells: one character per cell and nothing to clean, so no cell-width tables
+        # (a sort or filter paints a screen of strings never measured before).
+        if len(text) > width:
+            return text[: width - 1] + "…" if width > 1 else text[:width]
+        return text.ljust(width)
     text = clean_text(text)
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
