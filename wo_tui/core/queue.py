@@ -34,6 +34,7 @@ from wo_tui.core.models import (
     work_orders,
 )
 from wo_tui.core.numbers import MAX_ORDER_ID, format_number
+from wo_tui.core.sql import contains_any_case
 from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
 
 Bucket = Literal["all", "new", "setup", "sent", "on_hold", "overdue", "due_today"]
@@ -263,7 +264,7 @@ def _where(flt: QueueFilter, today: date) -> list[ColumnElement[bool]]:
 def _text_match(word: str) -> ColumnElement[bool]:
     pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     matches: list[ColumnElement[bool]] = [
-        func.lower(column).like(pattern, escape="\\")
+        contains_any_case(column, pattern)
         for column in (
             work_orders.c.customer_name,
             work_orders.c.site_address,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     DateTime,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
@@ -92,3 +94,32 @@ def _order_number_postgresql(element: order_number, compiler: Any, **kw: Any) ->
     (order_id,) = element.clauses
     digits = f"CAST({compiler.process(order_id, **kw)} AS TEXT)"
     return f"('WO-' || lpad({digits}, greatest(6, length({digits})), '0'))"
+
+
+class contains_any_case(FunctionElement[bool]):
+    """`column LIKE pattern`, ignoring case, for a pattern with `\\` as its escape. SQLite's
+    LIKE already ignores ASCII case (and its lower() knows no other), so it runs as is:
+    lower() on every row cost a third of a text filter's scan. PostgreSQL: ILIKE."""
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any], pattern: str) -> None:
+        super().__init__(column, literal(pattern, String()))
+
+
+def _like_parts(element: contains_any_case, compiler: Any, **kw: Any) -> tuple[str, str]:
+    column, pattern = element.clauses
+    return compiler.process(column, **kw), compiler.process(pattern, **kw)
+
+
+@compiles(contains_any_case)
+def _contains_any_case_default(element: contains_any_case, compiler: Any, **kw: Any) -> str:
+    column, pattern = _like_parts(element, compiler, **kw)
+    return f"{column} LIKE {pattern} ESCAPE '\\'"
+
+
+@compiles(contains_any_case, "postgresql")
+def _contains_any_case_postgresql(element: contains_any_case, compiler: Any, **kw: Any) -> str:
+    column, pattern = _like_parts(element, compiler, **kw)
+    return f"{column} ILIKE {pattern} ESCAPE '\\'"
