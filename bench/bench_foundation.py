@@ -650,6 +650,7 @@ def bench_bulk(
     configure_mappers()
     F = figures
     F.add("bulk", f"bulk_complete({count:,}) incl. history + billing", "s", target=TARGET_BULK_S)
+    F.add("ckpt", "  then its WAL checkpoint (background thread)", "s")
     F.add("orm", f"  ORM unit of work ({count:,}) + History", "s", baseline="bulk")
     F.add("orm_b", "  ORM unit of work + History + BillingOutbound", "s", baseline="bulk")
     copy = workdir / "run.db"
@@ -688,8 +689,15 @@ def bench_bulk(
                 assert len(result.ids(status_changes.Result.DONE)) == count, result.summary()
             else:
                 assert result == count, result
-            check_completed(ctx, ids, billing_rows=billing_rows)
             F[key].record(elapsed, cpu)
+            if key == "bulk" and ctx.db.checkpointer is not None:
+                # Not part of the action: the app's checkpointer thread copies the pages
+                # back into the file after the commit. Timed here alone, for the record.
+                ctx.db.checkpointer.stop()
+                c0, t0 = time.process_time(), time.perf_counter()
+                ctx.db.checkpointer.checkpoint()
+                F["ckpt"].record(time.perf_counter() - t0, time.process_time() - c0)
+            check_completed(ctx, ids, billing_rows=billing_rows)
             ctx.db.dispose()
             remove_database(copy)
     return sent
