@@ -586,6 +586,8 @@ class Applied(NamedTuple):
     filter: Any
     sort: Any
     keep: bool
+    at: Lap
+    """When the dashboard applied it."""
 
 
 class Dashboard:
@@ -607,7 +609,9 @@ class Dashboard:
             current = (snapshot.filter, snapshot.sort) == (self.view.filter, self.view.sort)
             result = apply(snapshot)
             if current and snapshot.window is not None:
-                self.applied.append(Applied(snapshot.filter, snapshot.sort, snapshot.keep))
+                self.applied.append(
+                    Applied(snapshot.filter, snapshot.sort, snapshot.keep, Lap.now())
+                )
             return result
 
         self.view.apply = counting_apply
@@ -627,6 +631,23 @@ class Dashboard:
 
     def applied_since(self, count: int, check: Callable[[Any], bool]) -> Callable[[], bool]:
         return lambda: len(self.applied) > count and check(self.applied[-1])
+
+    async def read_shown(self, probe: FrameProbe, key: str, check: Callable[[Any], bool]) -> Lap:
+        """From posting `key` until the read it causes (`check` on what was asked) is on the
+        screen. A read that changed nothing needs no frame (the dashboard redraws only what
+        changed): then it is shown when it was applied and nothing is left to draw."""
+        count = len(self.applied)
+        arrived = self.applied_since(count, check)
+        probe.start = start = Lap.now()
+        probe.post_key(key)
+        deadline = time.perf_counter() + STEP_TIMEOUT_S
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.001)
+            if arrived() and self.settled():
+                applied = self.applied[-1].at
+                shown = probe.last_frame if probe.last_frame.wall > applied.wall else applied
+                return shown - start
+        raise TimeoutError(f"{key}: the read was not shown within {STEP_TIMEOUT_S} s")
 
 
 async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float) -> dict[str, Any]:
@@ -745,8 +766,7 @@ async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float)
                 await probe.settle()
                 assert view.sort == queue.SortOrder(), view.sort
             while not budget_reached(times, op, reps, budget_s):
-                check = d.applied_since(len(d.applied), lambda s: s.keep)
-                times.add(op, await probe.key("r", d.shows(check)))
+                times.add(op, await d.read_shown(probe, "r", lambda s: s.keep))
                 times.add(f"{op}+", await probe.settle())
         rss = peak_rss_mb()
         db = worker_reads(view, ctx, filtered)

@@ -1521,3 +1521,36 @@ def test_snapshot_data_is_what_the_pictures_show(db: Database, ctx: Context) -> 
     ids = queue_ids(db)
     assert len(ids) == 48
     assert ids[:4] == [46, 18, 28, 11]
+
+
+async def test_a_read_slower_than_the_key_frame_still_shows_its_rows(
+    db: Database, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sort or filter paints its rows with the key when the read is quick; a slower read
+    (here: no wait at all) paints the key first and the rows when they come, and a stale
+    read never overwrites a newer one."""
+    import wo_tui.screens.dashboard as dashboard_screen
+
+    seed_orders(ctx, 120, seed=8)
+    c = work_orders.c
+    by_type = [n(i) for i in queue_ids(db, c.type_code, c.id)]
+    monkeypatch.setattr(dashboard_screen, "READ_NOW_S", 0)
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(*"llll")  # status, priority, due, type
+        await pilot.press("o")
+        for _ in range(100):
+            if shown_numbers(app) == by_type[:BODY]:
+                break
+            await pilot.pause(0.02)
+        assert shown_numbers(app) == by_type[:BODY]
+        assert "Type ▲" in lines(app)[0]
+        await pilot.press("slash", *"type:special_read")
+        reads = [n(i) for i in queue_ids(db, c.id, where=[c.type_code == "SPECIAL_READ"])]
+        assert reads
+        for _ in range(100):
+            if shown_numbers(app) == reads[:BODY]:
+                break
+            await pilot.pause(0.02)
+        assert shown_numbers(app) == reads[:BODY]

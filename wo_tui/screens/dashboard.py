@@ -3,6 +3,7 @@ filter, sort, jump, and a live refresh that keeps the cursor, the marks and the 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
@@ -49,6 +50,8 @@ SHORT_TITLES = {
     "due_today": "Today",
 }
 FRESH_SECONDS = 4.0
+READ_NOW_S = 0.1
+"""How long a key that changes the filter, sort or bucket holds its frame for the rows."""
 
 
 Recount = Literal["all", "matching", "none"]
@@ -139,23 +142,63 @@ class DashboardScreen(QueueActions, Screen[None]):
         # Rows first (a keyset window is quick), then the counts (a text filter's count
         # scans the table): the screen shows the rows without waiting for the count.
         self.post_message(QueueRefreshed(self.view.read(request, with_total=False), self.ctx.now()))
+        self._count(request.filter, recount)
+
+    async def reread(self, recount: Recount) -> None:
+        """Read from the top after a key changed the filter, sort or bucket, and paint the
+        key's echo and the new rows in ONE frame: the read runs in a thread and the frame
+        waits for it, for at most READ_NOW_S (a keyset window takes a few milliseconds). A
+        slower read paints the key now and its rows when they come. Then the counts."""
+        request = self.view.snapshot_request(keep=False)
+        with self.app.batch_update():
+            reading = asyncio.ensure_future(
+                asyncio.to_thread(self.view.read, request, with_total=False)
+            )
+            await asyncio.wait({reading}, timeout=READ_NOW_S)
+            if reading.done():
+                self.show_rows(reading.result(), self.ctx.now())
+                # Let the table hand its repaint to the screen before the batch ends, so it
+                # is in the same frame as the key's echo rather than in the next one.
+                for _ in range(3):
+                    await asyncio.sleep(0)
+        self.check_idle()  # the screen paints what the batch held back (it may be idle now)
+        if not reading.done():
+            reading.add_done_callback(
+                lambda done: self.post_message(QueueRefreshed(done.result(), self.ctx.now()))
+            )
+        if recount != "none":
+            # After the frame: a text filter's count scans the table, and should not compete
+            # with painting the rows for the processor.
+            self.call_after_refresh(self.count_queue, request.filter, recount)
+
+    @work(thread=True, exclusive=True, group="counts", name="count the queue")
+    def count_queue(self, flt: queue.QueueFilter, recount: Recount) -> None:
+        self._count(flt, recount)
+
+    def _count(self, flt: queue.QueueFilter, recount: Recount) -> None:
+        """Count (in a worker thread) and post what `recount` asks for."""
         if recount == "none":
             return
         today = self.ctx.today()
         with self.ctx.db.read() as conn:
-            total = queue.count_matching(conn, request.filter, today)
+            total = queue.count_matching(conn, flt, today)
             if recount == "matching":
-                self.post_message(QueueCounted(request.filter, total))
+                self.post_message(QueueCounted(flt, total))
                 return
             counts = queue.count_buckets(conn, today)
             failed = count_failed(conn)
-        self.post_message(QueueCounted(request.filter, total, counts, failed))
+        self.post_message(QueueCounted(flt, total, counts, failed))
 
     def on_queue_refreshed(self, message: QueueRefreshed) -> None:
+        self.show_rows(message.snapshot, message.at)
+
+    def show_rows(self, snapshot: Snapshot, at: datetime) -> None:
+        """Show a read of the queue (a stale one, for an older filter or sort, is ignored),
+        repainting only the rows that changed."""
         before = {row.id for row in self.view.rows}
-        changed = self.view.apply(message.snapshot)
-        self.updated_at = message.at
-        if message.snapshot.keep and before:
+        changed = self.view.apply(snapshot)
+        self.updated_at = at
+        if snapshot.keep and before:
             fresh = {row.id for row in self.view.rows} - before - self.view.seen
             if fresh:
                 self.table.fresh |= fresh
@@ -423,7 +466,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         box.value = self.query_text
         box.focus()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    async def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter":
             return
         try:
@@ -434,7 +477,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         event.input.border_subtitle = ""
         self.query_text = event.value
         self.view.filter = flt.with_bucket(self.bucket)  # type: ignore[arg-type]
-        self.reload(recount="matching")
+        await self.reread("matching")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.add_class("hidden")
@@ -442,24 +485,24 @@ class DashboardScreen(QueueActions, Screen[None]):
         if event.input.id == "command":
             self.run_command(event.value)
 
-    def action_sort(self, descending: bool) -> None:
+    async def action_sort(self, descending: bool) -> None:
         """Sort by the cursor column (O: reverse)."""
         self.view.sort = queue.SortOrder(self.table.cursor_column.key, descending)
-        self.table.refresh_header()
-        self.reload(recount="none")
+        await self.reread("none")
 
-    def action_toggle_closed(self) -> None:
+    async def action_toggle_closed(self) -> None:
         """Show closed orders too (or only open ones again)."""
         self.show_closed = not self.show_closed
         self.view.filter = replace(self.view.filter, include_closed=self.show_closed)
-        self.reload()
+        await self.reread("matching")
 
-    def action_bucket(self, index: int) -> None:
+    async def action_bucket(self, index: int) -> None:
         """Show one bucket of the queue."""
         self.bucket = BUCKETS[index]
         base = queue.parse_filter(self.query_text, include_closed=self.show_closed)
         self.view.filter = base.with_bucket(self.bucket)
-        self.reload()
+        self.show_buckets()
+        await self.reread("matching")
 
     def action_command(self) -> None:
         """Open the command line (`:123` jumps to WO-000123)."""
