@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from textual.message import Message
 
 from wo_tui.core.queue import BucketCounts, QueueFilter
 from wo_tui.queue_view import Snapshot
+
+Recount = Literal["all", "matching", "none"]
+"""What a re-read of the queue counts besides the rows: everything after a change or on the
+timer, only the filter's matches when just the filter changed, nothing when just the order
+did."""
 
 
 @dataclass
@@ -17,6 +23,8 @@ class QueueRefreshed(Message):
 
     snapshot: Snapshot
     at: datetime
+    recount: Recount = "none"
+    """What to count once the rows are painted."""
 
 
 @dataclass

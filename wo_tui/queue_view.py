@@ -163,9 +163,14 @@ class QueueView:
             first_index = 0
             if request.start_key is not None:
                 if not window.rows:
+                    # Nothing left from the old place on (a bulk action closed those rows):
+                    # the rows just before it, which are the last ones. Reading back from
+                    # the place, not from the end, does not scan again what was just found
+                    # empty (a filter that now matches nothing scans the whole queue).
                     window = queue.fetch_window(
-                        conn, flt, sort, today, limit=request.limit, from_end=True
+                        conn, flt, sort, today, limit=request.limit, before=request.start_key
                     )
+                    window = replace(window, has_after=False)
                 if window.rows:
                     key = sort.key_of(window.rows[0])
                     first_index = queue.count_before(conn, flt, sort, today, key)
@@ -188,6 +193,7 @@ class QueueView:
         old_first = self.first_index
         cursor_id = self.current_id
         view_start = self.first_index + self.top
+        cursor_at = self.first_index + self.cursor
         self.rows = list(window.rows)
         self.has_before = snapshot.first_index > 0
         self.has_after = window.has_after
@@ -198,6 +204,8 @@ class QueueView:
         ids = [row.id for row in self.rows]
         if cursor_id in ids and self.top <= ids.index(cursor_id) < self.top + self.height:
             self.cursor = ids.index(cursor_id)
+        elif cursor_id not in ids:  # its order is gone: the same place in the queue, or
+            self.cursor = cursor_at - self.first_index  # the last row when that is gone too
         self._clamp()
         new_visible = self.visible
         if len(new_visible) != len(old_visible) or old_first != self.first_index:

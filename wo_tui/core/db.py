@@ -31,8 +31,9 @@ MMAP_BYTES = 256 * 1024 * 1024
 AUTOCHECKPOINT_PAGES = 20_000
 """SQLite's own checkpoint-on-commit threshold (~80 MB of WAL): only a safety net, for when
 the background checkpoints cannot keep up."""
-CHECKPOINT_DELAY_S = 0.5
-"""How long the checkpointer lets a burst of writes go on before it checkpoints."""
+CHECKPOINT_DELAY_S = 1.0
+"""How long the checkpointer waits after a write before it checkpoints: long enough for the
+re-reads and repaints that follow a dispatcher's action to be done first."""
 
 
 class Checkpointer:

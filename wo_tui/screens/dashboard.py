@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -26,7 +26,7 @@ from wo_tui.core.queue import BUCKETS, BucketCounts
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
 from wo_tui.keys import DASHBOARD_BINDINGS
-from wo_tui.messages import QueueCounted, QueueRefreshed
+from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
 from wo_tui.queue_view import QueueView, Snapshot
 from wo_tui.screens.queue_actions import QueueActions
 from wo_tui.widgets.queue_table import QueueTable
@@ -52,10 +52,6 @@ SHORT_TITLES = {
 FRESH_SECONDS = 4.0
 READ_NOW_S = 0.1
 """How long a key that changes the filter, sort or bucket holds its frame for the rows."""
-
-
-Recount = Literal["all", "matching", "none"]
-"""What a re-read counts besides the rows (see `DashboardScreen.reload`)."""
 
 
 def _show(line: Static, content: Content) -> None:
@@ -139,10 +135,10 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue", name="read the queue")
     def read_queue(self, request: Snapshot, recount: Recount = "all") -> None:
-        # Rows first (a keyset window is quick), then the counts (a text filter's count
-        # scans the table): the screen shows the rows without waiting for the count.
-        self.post_message(QueueRefreshed(self.view.read(request, with_total=False), self.ctx.now()))
-        self._count(request.filter, recount)
+        # Rows first (a keyset window is quick); the counts (a text filter's count scans the
+        # table) once the rows are painted, so they do not compete with painting them.
+        snapshot = self.view.read(request, with_total=False)
+        self.post_message(QueueRefreshed(snapshot, self.ctx.now(), recount))
 
     async def reread(self, recount: Recount) -> None:
         """Read from the top after a key changed the filter, sort or bucket, and paint the
@@ -166,19 +162,17 @@ class DashboardScreen(QueueActions, Screen[None]):
             reading.add_done_callback(
                 lambda done: self.post_message(QueueRefreshed(done.result(), self.ctx.now()))
             )
+        self._count_after_frame(request.filter, recount)
+
+    def _count_after_frame(self, flt: queue.QueueFilter, recount: Recount) -> None:
+        """Count once the frame is painted: a text filter's count scans the table, and
+        should not compete with painting the rows for the processor."""
         if recount != "none":
-            # After the frame: a text filter's count scans the table, and should not compete
-            # with painting the rows for the processor.
-            self.call_after_refresh(self.count_queue, request.filter, recount)
+            self.call_after_refresh(self.count_queue, flt, recount)
 
     @work(thread=True, exclusive=True, group="counts", name="count the queue")
     def count_queue(self, flt: queue.QueueFilter, recount: Recount) -> None:
-        self._count(flt, recount)
-
-    def _count(self, flt: queue.QueueFilter, recount: Recount) -> None:
         """Count (in a worker thread) and post what `recount` asks for."""
-        if recount == "none":
-            return
         today = self.ctx.today()
         with self.ctx.db.read() as conn:
             total = queue.count_matching(conn, flt, today)
@@ -191,6 +185,7 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     def on_queue_refreshed(self, message: QueueRefreshed) -> None:
         self.show_rows(message.snapshot, message.at)
+        self._count_after_frame(message.snapshot.filter, message.recount)
 
     def show_rows(self, snapshot: Snapshot, at: datetime) -> None:
         """Show a read of the queue (a stale one, for an older filter or sort, is ignored),
