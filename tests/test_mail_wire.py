@@ -328,3 +328,10 @@ def test_non_ascii_names_arrive_readable(db: Database) -> None:
     (event,) = icalendar.Calendar.from_ical(invite.get_content()).walk("VEVENT")
     assert event["ATTENDEE"].params["CN"] == "Zoë Müller"
     assert str(event["LOCATION"]) == "7 Königsallee, Düsseldorf"
+
+
+def test_the_quick_control_check_finds_exactly_the_refused_characters() -> None:
+    from wo_tui.mail.headers import _CONTROL, _is_control
+
+    found = [cp for cp in range(0x110000) if _CONTROL.search(chr(cp))]
+    assert found == [cp for cp in range(0x110000) if _is_control(chr(cp))]

@@ -61,8 +61,6 @@ WIRE_POLICY = policy.default.clone(
 folding) with SMTP's CRLF line ends and 7-bit output, as the sender flattened messages
 before; only the registry's class lookups are remembered."""
 
-_NEWLINES = re.compile(r"\r\n|\r|\n")
-"""Line ends as `email.generator` finds them (its NLCRE)."""
 _FOLD = re.compile(r"\r\n[ \t]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -86,11 +84,6 @@ def common_header(name: str, value: str) -> str:
     return header(name, value)
 
 
-def _crlf(text: str) -> str:
-    """Every line end as CRLF (what the generator does to a payload)."""
-    return _NEWLINES.sub(CRLF, text)
-
-
 def part(headers: str, body: str) -> str:
     """One MIME entity: its folded headers, a blank line, its body."""
     return headers + CRLF + body
@@ -101,8 +94,9 @@ def text_part(subtype: str, text: str) -> str:
     headers = common_header("Content-Type", f'text/{subtype}; charset="utf-8"')
     headers += common_header("Content-Transfer-Encoding", "quoted-printable")
     # body_encode works on octets given as latin-1 characters: UTF-8 bytes → =XX escapes.
-    body = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), 76)
-    return part(headers, _crlf(body))
+    # With eol=CRLF its line ends are CRLF throughout (it leaves no other CR or LF).
+    body = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), 76, CRLF)
+    return part(headers, body)
 
 
 def attachment(content_type: str, data: bytes, filename: str) -> str:
@@ -112,7 +106,7 @@ def attachment(content_type: str, data: bytes, filename: str) -> str:
         + common_header("Content-Transfer-Encoding", "base64")
         + header("Content-Disposition", f'attachment; filename="{filename}"')
     )
-    return part(headers, _crlf(base64.encodebytes(data).decode("ascii")))
+    return part(headers, base64.encodebytes(data).decode("ascii").replace("\n", CRLF))
 
 
 def multipart(subtype: str, parts: list[str], headers: str = "") -> str:
