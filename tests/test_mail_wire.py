@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import string
 from datetime import date, datetime, time
 from email import message_from_bytes, policy, quoprimime
 from email.message import EmailMessage
@@ -305,6 +307,26 @@ def test_a_header_is_folded_by_the_default_policy() -> None:
     expected = policy.default.clone(linesep="\r\n").fold("Subject", subject)
     assert mime.header("Subject", subject) == expected
     assert mime.common_header("Subject", subject) == expected
+
+
+def _dot_atoms(rng: random.Random) -> str:
+    letters = string.ascii_letters + string.digits + "-"
+    atoms = ("".join(rng.choices(letters, k=rng.randint(1, 14))) for _ in range(rng.randint(1, 4)))
+    return ".".join(atoms)
+
+
+def test_plain_message_ids_and_file_names_are_written_as_the_policy_writes_them() -> None:
+    rng = random.Random(5)
+    ids = [f"<{_dot_atoms(rng)}@{_dot_atoms(rng)}>" for _ in range(1000)]
+    ids += [f"<{'a' * n}@b.example>" for n in range(40, 80)]  # around the 78-column line
+    ids += ["<wo-000123.0f3a9bc9d0e1f2a3b4c5d6e7f8091a2b@wo.example>", "<a..b@c>", "<a b@c>"]
+    for message_id in ids:
+        assert mime.message_id_header(message_id) == mime.header("Message-ID", message_id)
+    names = [_dot_atoms(rng) for _ in range(1000)] + ["w" * n + ".ics" for n in range(30, 60)]
+    for name in [*names, "wo-000123.ics", "wo-1948074.json", "a b.ics", 'a"b.ics', "é.ics"]:
+        part = mime.attachment("application/json", b"{}", name)
+        disposition = mime.header("Content-Disposition", f'attachment; filename="{name}"')
+        assert disposition in part.split(mime.CRLF * 2)[0] + mime.CRLF
 
 
 def test_non_ascii_names_arrive_readable(db: Database) -> None:

@@ -25,6 +25,7 @@ from wo_tui.mail.mime import (
     attachment,
     common_header,
     header,
+    message_id_header,
     multipart,
     text_part,
     wire_bytes,
@@ -162,7 +163,7 @@ def build_email(
             common_header("To", to),
             header("Subject", subject),
             common_header("Date", format_datetime(now.replace(tzinfo=UTC))),
-            header("Message-ID", message_id),
+            message_id_header(message_id),
             common_header("MIME-Version", "1.0"),
             # RFC 3834: tells auto-responders (out of office) not to answer.
             common_header("Auto-Submitted", "auto-generated"),
