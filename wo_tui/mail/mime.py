@@ -123,9 +123,8 @@ def text_part(subtype: str, text: str) -> str:
 
 def attachment(content_type: str, data: bytes, filename: str) -> str:
     """An attachment in base64 (keeps e.g. a calendar's CRLF line ends byte for byte)."""
-    headers = common_header("Content-Type", content_type) + common_header(
-        "Content-Transfer-Encoding", "base64"
-    )
+    headers = common_header("Content-Type", content_type)
+    headers += common_header("Content-Transfer-Encoding", "base64")
     plain = _PLAIN_FILENAME.fullmatch(filename) is not None
     disposition = f'attachment; filename="{filename}"'
     headers += _as_the_policy_writes("Content-Disposition", disposition, plain)
