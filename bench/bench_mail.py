@@ -12,10 +12,14 @@ claim, build the message, send, mark sent and move the order SETUP → SENT with
 
 - **sender**: `wo_tui.mail.sender.drain_outbox(ctx, settings)` - batches of 100 claimed and
   built in a thread while the previous batch is being sent, over up to `--connections`
-  connections each opened once and reused, outcomes recorded a few per transaction from a
-  thread.
+  connections each opened once and reused, outcomes gathered for 0.1 s and recorded in one
+  transaction from a thread.
 - **naive**: one email at a time: claim it, build it, open a new connection, send, quit,
   mark it sent - the same bookkeeping, one email per transaction and per connection.
+
+Each sender run also logs where its CPU went, per thread (`time.thread_time`): claiming,
+reading the orders and building the messages, recording the outcomes (each in a worker
+thread), and the event loop's thread (SMTP with aiosmtplib, the feed).
 
 Each figure is the median of --runs runs (messages per second, wall time); the runs of the
 two senders are interleaved so noise from other jobs spreads over both. The sink's count is
@@ -37,10 +41,13 @@ import time
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 from sqlalchemy import func, select
 
+import wo_tui.mail.recorder
+import wo_tui.mail.sender
 from wo_tui.config import SmtpSettings
 from wo_tui.core import schema
 from wo_tui.core.assignees import add_assignee
@@ -178,6 +185,35 @@ def naive(ctx: Context, settings: SmtpSettings) -> None:
     asyncio.run(run())
 
 
+class ThreadCpu:
+    """CPU time (of the calling thread) spent in the sender's blocking steps, which run in
+    worker threads: the sender's modules are given timed versions of them."""
+
+    def __init__(self) -> None:
+        self.seconds = {"claim": 0.0, "build": 0.0, "record": 0.0}
+        wo_tui.mail.sender.claim_due = self.timed("claim", wo_tui.mail.sender.claim_due)
+        wo_tui.mail.sender.prepare = self.timed("build", wo_tui.mail.sender.prepare)
+        wo_tui.mail.recorder.record_outcomes = self.timed(
+            "record", wo_tui.mail.recorder.record_outcomes
+        )
+
+    def timed(self, name: str, func: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.thread_time() - started
+
+        return run
+
+    def report(self, loop_seconds: float, emails: int) -> str:
+        parts = {**self.seconds, "event loop (SMTP)": loop_seconds}
+        text = ", ".join(f"{name} {s / emails * 1000:.2f}" for name, s in parts.items())
+        self.seconds = dict.fromkeys(self.seconds, 0.0)
+        return f"  ms CPU/msg by thread: {text}"
+
+
 def check(path: Path, sink: Sink, emails: int) -> None:
     db = connect(str(path))
     with db.read() as conn:
@@ -210,6 +246,7 @@ def main() -> None:
         settings = settings_for(sink.port, args.connections)
         figures: dict[str, list[float]] = {"sender": [], "naive": []}
         cpu: dict[str, list[float]] = {"sender": [], "naive": []}
+        threads = ThreadCpu()
         for run in range(args.runs):
             for name in ("sender", "naive"):
                 path = work / f"{name}-{run}.db"
@@ -217,9 +254,11 @@ def main() -> None:
                 db = connect(sqlite_url_for(path))
                 ctx = Context(db, "mail-sender")
                 started, cpu_started = time.perf_counter(), time.process_time()
+                loop_started = time.thread_time()
                 if name == "sender":
                     result = drain_outbox(ctx, settings)
                     assert result.sent == args.emails, result.summary()
+                    loop_seconds = time.thread_time() - loop_started
                 else:
                     naive(ctx, settings)
                 elapsed = time.perf_counter() - started
@@ -231,6 +270,8 @@ def main() -> None:
                     f"run {run + 1} {name}: {args.emails / elapsed:,.0f} msg/s, "
                     f"{cpu[name][-1]:.2f} ms CPU/msg (this process), load {os.getloadavg()[0]:.1f}"
                 )
+                if name == "sender":
+                    log(threads.report(loop_seconds, args.emails))
         sender = statistics.median(figures["sender"])
         baseline = statistics.median(figures["naive"])
         print(f"\nEmail sender, {args.emails} assignment emails, SQLite, median of {args.runs}")

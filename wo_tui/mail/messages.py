@@ -1,9 +1,10 @@
 """Building one email of the outbox: subject, plain text + HTML, the calendar invitation, and
-for a partner provider the order as JSON.
+for a partner provider the order as JSON, as the bytes that go on the wire.
 
-Built with `email.message.EmailMessage` (default policy) only, and flattened here (with CRLF
-line ends, 7-bit clean) so the sender only moves bytes. Every header value is checked first:
-a line break or control character refuses the email (MessageRefused), never a header split.
+Every header value is checked first: a line break or control character refuses the email
+(MessageRefused), never a header split. Headers are parsed and folded by the stdlib's default
+policy; the MIME structure is written as the `email` package would write it, without building
+message objects (`mime`), so the sender only moves bytes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
@@ -21,11 +21,16 @@ from wo_tui.core.statuses import AssigneeKind, Priority
 from wo_tui.mail.fields import html_values, plain_values, short_type
 from wo_tui.mail.headers import header_value, mail_domain, recipient_address, sender_address
 from wo_tui.mail.ical import CalendarEntry, calendar
-from wo_tui.mail.mime import MAIL_POLICY, attachment, fixed_header, multipart, text_part
+from wo_tui.mail.mime import (
+    attachment,
+    common_header,
+    header,
+    message_id_header,
+    multipart,
+    text_part,
+    wire_bytes,
+)
 from wo_tui.mail.templating import Templates
-
-_WIRE = MAIL_POLICY.clone(linesep="\r\n", cte_type="7bit")
-"""SMTP line ends (CRLF), 7-bit clean."""
 
 JSON_FIELDS = (
     "account_number",
@@ -93,7 +98,7 @@ def order_json(order: Mapping[str, Any], kind: str) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def build_message(
+def build_email(
     order: Mapping[str, Any],
     *,
     kind: str,
@@ -103,9 +108,9 @@ def build_message(
     templates: Templates,
     from_address: str,
     now: datetime,
-) -> EmailMessage:
-    """The email of one outbox row. `order` is the order row with `type_name`,
-    `assignee_name` (who has it now), `recipient_name` and `recipient_kind`."""
+) -> Envelope:
+    """The email of one outbox row, ready for the wire. `order` is the order row with
+    `type_name`, `assignee_name` (who has it now), `recipient_name` and `recipient_kind`."""
     to = recipient_address(recipient)
     sender = sender_address(from_address)
     subject_values = plain_values(order, from_address, for_header=True)
@@ -120,7 +125,7 @@ def build_message(
         "html",
         templates.render(kind, "html", html_values(text_values, life_support=life_support)),
     )
-    attachments: list[EmailMessage] = []
+    attachments: list[str] = []
     number = format_number(order["id"]).lower()
     if order.get("scheduled_date") is not None:
         entry = CalendarEntry(
@@ -152,27 +157,21 @@ def build_message(
                 "application/json", order_json(order, kind).encode("utf-8"), f"{number}.json"
             )
         )
-    headers = {
-        "From": fixed_header("From", from_address),
-        "To": to,
-        "Subject": subject,
-        "Date": format_datetime(now.replace(tzinfo=UTC)),
-        "Message-ID": message_id,
-        "MIME-Version": fixed_header("MIME-Version", "1.0"),
-        # RFC 3834: tells auto-responders (out of office) not to answer.
-        "Auto-Submitted": fixed_header("Auto-Submitted", "auto-generated"),
-    }
-    if not attachments:
-        return multipart("alternative", [text, html], headers)
-    message = multipart("mixed", [multipart("alternative", [text, html]), *attachments], headers)
-    return message
-
-
-def envelope(message: EmailMessage, *, from_address: str) -> Envelope:
-    """Flatten a built email for the wire (CRLF, 7-bit)."""
-    return Envelope(
-        sender=sender_address(from_address),
-        recipient=str(message["To"]),
-        message_id=str(message["Message-ID"]),
-        data=message.as_bytes(policy=_WIRE),
+    headers = "".join(
+        (
+            common_header("From", from_address),
+            common_header("To", to),
+            header("Subject", subject),
+            common_header("Date", format_datetime(now.replace(tzinfo=UTC))),
+            message_id_header(message_id),
+            common_header("MIME-Version", "1.0"),
+            # RFC 3834: tells auto-responders (out of office) not to answer.
+            common_header("Auto-Submitted", "auto-generated"),
+        )
     )
+    if attachments:
+        alternative = multipart("alternative", [text, html])
+        body = multipart("mixed", [alternative, *attachments], headers)
+    else:
+        body = multipart("alternative", [text, html], headers)
+    return Envelope(sender=sender, recipient=to, message_id=message_id, data=wire_bytes(body))

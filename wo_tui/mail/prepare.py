@@ -19,7 +19,7 @@ from wo_tui.core.outbox import Claim, SendOutcome, Verdict
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import WorkOrderStatus
 from wo_tui.mail.errors import MessageRefused
-from wo_tui.mail.messages import Envelope, build_message, envelope
+from wo_tui.mail.messages import Envelope, build_email
 from wo_tui.mail.templating import Templates
 
 
@@ -117,7 +117,7 @@ def prepare(
             "recipient_kind": person["kind"] if person else None,
         }
         try:
-            message = build_message(
+            email = build_email(
                 row,
                 kind=claim.kind,
                 recipient=claim.recipient,
@@ -127,7 +127,7 @@ def prepare(
                 from_address=from_address,
                 now=now,
             )
-            ready.append(ReadyEmail(claim, envelope(message, from_address=from_address)))
+            ready.append(ReadyEmail(claim, email))
         except MessageRefused as exc:
             done.append(SendOutcome(claim, Verdict.FAILED, str(exc)))
         except Exception as exc:

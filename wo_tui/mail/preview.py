@@ -1,9 +1,11 @@
 """An outbox email as a person reads it before (or after) it goes out: its headers, its
-plain-text part and the names of its attachments, built exactly as the sender builds it."""
+plain-text part and the names of its attachments, read back from the very bytes the sender
+would send."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from email import message_from_bytes, policy
 
 from sqlalchemy import select
 
@@ -13,7 +15,7 @@ from wo_tui.core.errors import NotFound
 from wo_tui.core.models import outbox
 from wo_tui.core.outbox import Claim
 from wo_tui.mail.errors import MessageRefused, SendingPaused
-from wo_tui.mail.messages import build_message
+from wo_tui.mail.messages import build_email
 from wo_tui.mail.prepare import _orders, _people
 from wo_tui.mail.templating import load_templates
 
@@ -34,7 +36,7 @@ def preview_email(ctx: Context, outbox_id: int, settings: SmtpSettings) -> str:
     if order is None:
         return "The order of this email no longer exists."
     try:
-        message = build_message(
+        email = build_email(
             {
                 **order,
                 "recipient_name": person["name"] if person else None,
@@ -50,9 +52,11 @@ def preview_email(ctx: Context, outbox_id: int, settings: SmtpSettings) -> str:
         )
     except (MessageRefused, SendingPaused) as exc:
         return f"This email cannot be built: {exc}"
+    message = message_from_bytes(email.data, policy=policy.default)
     lines = [f"{name}: {message[name]}" for name in SHOWN_HEADERS if message[name]]
     text = message.get_body(preferencelist=("plain",))
-    lines += ["", text.get_content() if text is not None else "(no plain-text part)"]
+    body = text.get_content().replace("\r\n", "\n") if text is not None else None
+    lines += ["", body if body is not None else "(no plain-text part)"]
     attached = [part.get_filename() for part in message.iter_attachments()]
     if attached:
         lines += ["", "Attachments: " + ", ".join(str(name) for name in attached)]
