@@ -128,3 +128,25 @@ def test_orders_assign_takes_a_date(wo_tui: Runner, ctx: Context) -> None:
         queued = conn.execute(select(outbox.c.recipient, outbox.c.status)).all()
     assert (order["status"], order["scheduled_date"].isoformat()) == ("SETUP", "2026-12-01")
     assert queued == [("sam@field.example", "queued")]
+
+
+def test_names_match_in_any_case_beyond_ascii(ctx: Context) -> None:
+    """SQLite's lower() knows only ASCII: 'ZOË ÅNGSTRÖM' must still name 'Zoë Ångström'."""
+    from wo_tui.core.assignees import set_active
+    from wo_tui.core.errors import NotAllowed
+
+    add_assignee(ctx, "Zoë Ångström", "internal", "zoe@field.example")
+    with pytest.raises(InvalidInput) as caught:
+        add_assignee(ctx, "ZOË ÅNGSTRÖM", "external", "other@field.example")
+    assert "already" in caught.value.problems["name"]
+    first, second = new_order(ctx), new_order(ctx)
+    assign(ctx, first, "Zoë Ångström")
+    assign(ctx, second, "zoë ångström")
+    with ctx.db.read() as conn:
+        assert get_order(conn, first)["assignee_id"] == get_order(conn, second)["assignee_id"]
+    assert edit_assignee(ctx, "ZOË ångström", phone="0400 111 222") == ["phone"]
+    set_active(ctx, "zoë ÅNGSTRÖM", False)
+    with pytest.raises(NotAllowed):
+        assign(ctx, new_order(ctx), "Zoë Ångström")
+    with pytest.raises(NotFound):
+        assign(ctx, new_order(ctx), "Zoe Angstrom")

@@ -15,6 +15,17 @@ from wo_tui.core.statuses import AssigneeKind, EmailStatus
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
+def assignee_named(conn: Connection, name: str) -> RowMapping | None:
+    """The assignee called `name` in any case. Compared here with Unicode case folding:
+    SQLite's lower() only knows ASCII ('Zoë Ångström' would not find itself). A utility has
+    tens of assignees, so reading them all costs nothing."""
+    wanted = name.strip().casefold()
+    for row in conn.execute(select(assignees)).mappings():
+        if row["name"].casefold() == wanted:
+            return row
+    return None
+
+
 def check_email(address: str) -> str:
     """A single plain address (no display name, no line breaks), or InvalidInput."""
     value = address.strip()
@@ -46,10 +57,7 @@ def add_assignee(
     if problems:
         raise InvalidInput(problems)
     with ctx.db.write() as conn:
-        taken = conn.execute(
-            select(assignees.c.id).where(func.lower(assignees.c.name) == clean_name.lower())
-        ).first()
-        if taken:
+        if assignee_named(conn, clean_name) is not None:
             raise InvalidInput({"name": f"there is already an assignee named {clean_name!r}"})
         new_id = conn.execute(
             insert(assignees).returning(assignees.c.id),
@@ -75,13 +83,10 @@ def list_assignees(conn: Connection, *, include_inactive: bool = False) -> list[
 def set_active(ctx: Context, name: str, active: bool) -> None:
     """Deactivate (or reactivate) an assignee; history and past orders are kept."""
     with ctx.db.write() as conn:
-        result = conn.execute(
-            update(assignees)
-            .where(func.lower(assignees.c.name) == name.strip().lower())
-            .values(active=active)
-        )
-        if result.rowcount == 0:
+        row = assignee_named(conn, name)
+        if row is None:
             raise NotFound(f"no assignee named {name!r}")
+        conn.execute(update(assignees).where(assignees.c.id == row["id"]).values(active=active))
 
 
 def edit_assignee(
@@ -126,23 +131,12 @@ def edit_assignee(
     if not wanted:
         raise InvalidInput({"edit": "nothing to change: give a new name, email, phone or kind"})
     with ctx.db.write() as conn:
-        current = (
-            conn.execute(
-                select(assignees).where(func.lower(assignees.c.name) == name.strip().lower())
-            )
-            .mappings()
-            .first()
-        )
+        current = assignee_named(conn, name)
         if current is None:
             raise NotFound(f"no assignee named {name!r}")
         if "name" in wanted:
-            taken = conn.execute(
-                select(assignees.c.id).where(
-                    func.lower(assignees.c.name) == str(wanted["name"]).lower(),
-                    assignees.c.id != current["id"],
-                )
-            ).first()
-            if taken:
+            other = assignee_named(conn, str(wanted["name"]))
+            if other is not None and other["id"] != current["id"]:
                 raise InvalidInput(
                     {"name": f"there is already an assignee named {wanted['name']!r}"}
                 )

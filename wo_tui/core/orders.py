@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
+from wo_tui.core.assignees import assignee_named
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, NewOrder, OrderFields, validate_fields
@@ -116,11 +117,7 @@ def _check_required(order_type: OrderType, values: Mapping[str, Any]) -> None:
 
 def active_assignee(conn: Connection, name: str) -> RowMapping:
     """The assignee of that name (any case); NotFound, or NotAllowed when deactivated."""
-    row = (
-        conn.execute(select(assignees).where(func.lower(assignees.c.name) == name.lower()))
-        .mappings()
-        .first()
-    )
+    row = assignee_named(conn, name)
     if row is None:
         raise NotFound(f"no assignee named {name!r} (see `wo-tui technicians list`)")
     if not row["active"]:
