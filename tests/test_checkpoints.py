@@ -56,3 +56,35 @@ def test_writes_are_checkpointed_in_the_background_and_dispose_stops_the_thread(
     assert checkpoint_threads()
     db.dispose()
     assert not [t for t in checkpoint_threads() if t.is_alive()]
+
+
+def test_a_process_that_exits_without_closing_leaves_no_wal_behind(tmp_path: Path) -> None:
+    """The checkpointer thread must not keep the connections open past the end of the
+    process: SQLite removes the WAL when the last connection closes."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "exit.db"
+    script = textwrap.dedent(
+        f"""
+        from sqlalchemy import insert
+        from wo_tui.core.db import connect
+        from wo_tui.core.models import assignees
+        from wo_tui.core.schema import upgrade
+        db = connect({str(path)!r})
+        upgrade(db)
+        with db.write() as conn:
+            conn.execute(insert(assignees), {{"name": "Sam", "kind": "internal",
+                                              "email": "s@x.example"}})
+        # no db.dispose(): the process just ends
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert not Path(f"{path}-wal").exists()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT name FROM assignees").fetchall() == [("Sam",)]
+    finally:
+        conn.close()

@@ -14,7 +14,9 @@ threshold as a safety net, and closing the last connection checkpoints as SQLite
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,13 +38,27 @@ CHECKPOINT_DELAY_S = 1.0
 re-reads and repaints that follow a dispatcher's action to be done first."""
 
 
+_RUNNING: weakref.WeakSet[Checkpointer] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """At exit, stop the checkpointers and close their databases' connections: closing the
+    last connection checkpoints the rest of the WAL and removes it, as SQLite does for any
+    process that closes its database (a checkpointer thread would otherwise keep the
+    connections open until the process is gone, leaving the WAL file behind)."""
+    for checkpointer in list(_RUNNING):
+        checkpointer.stop()
+        checkpointer.engine.dispose()
+
+
 class Checkpointer:
     """A daemon thread that runs `PRAGMA wal_checkpoint(PASSIVE)` shortly after writes.
     PASSIVE never waits for readers or writers: it copies what it can and leaves the rest
     for the next round."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self.engine = engine
         self._wanted = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,6 +76,7 @@ class Checkpointer:
                     target=self._run, name="wo-tui-checkpoint", daemon=True
                 )
                 self._thread.start()
+                _RUNNING.add(self)
         self._wanted.set()
 
     def stop(self) -> None:
@@ -73,7 +90,7 @@ class Checkpointer:
 
     def checkpoint(self) -> None:
         """One PASSIVE checkpoint, on a pooled connection outside any transaction."""
-        raw = self._engine.raw_connection()
+        raw = self.engine.raw_connection()
         try:
             raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
         finally:
