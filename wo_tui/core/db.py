@@ -33,6 +33,8 @@ MMAP_BYTES = 256 * 1024 * 1024
 AUTOCHECKPOINT_PAGES = 20_000
 """SQLite's own checkpoint-on-commit threshold (~80 MB of WAL): only a safety net, for when
 the background checkpoints cannot keep up."""
+STOP_TIMEOUT_S = 5.0
+"""At exit, how long to wait for a checkpoint in progress."""
 CHECKPOINT_DELAY_S = 1.0
 """How long the checkpointer waits after a write before it checkpoints: long enough for the
 re-reads and repaints that follow a dispatcher's action to be done first."""
@@ -48,8 +50,8 @@ def _close_at_exit() -> None:
     process that closes its database (a checkpointer thread would otherwise keep the
     connections open until the process is gone, leaving the WAL file behind)."""
     for checkpointer in list(_RUNNING):
-        checkpointer.stop()
-        checkpointer.engine.dispose()
+        if checkpointer.stop(timeout=STOP_TIMEOUT_S):
+            checkpointer.engine.dispose()
 
 
 class Checkpointer:
@@ -79,14 +81,17 @@ class Checkpointer:
                 _RUNNING.add(self)
         self._wanted.set()
 
-    def stop(self) -> None:
-        """End the thread (after the checkpoint in progress, if any)."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """End the thread (after the checkpoint in progress, if any); False when it was
+        still busy after `timeout` seconds (it is a daemon: it cannot hold up an exit)."""
         with self._lock:
             self._stopping.set()
             thread = self._thread
         self._wanted.set()
         if thread is not None:
-            thread.join()
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def checkpoint(self) -> None:
         """One PASSIVE checkpoint, on a pooled connection outside any transaction."""
