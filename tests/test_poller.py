@@ -35,7 +35,7 @@ from wo_tui.core.poller import (
 )
 from wo_tui.core.status_changes import bulk_complete
 
-from conftest import NOW
+from conftest import NOW, PG_URL
 
 TODAY = NOW.date()
 
@@ -360,6 +360,29 @@ def test_a_bad_event_gets_a_clear_error(
     assert row["status"] == "pending" and row["attempts"] == 1
     assert message in row["last_error"]
     assert orders(pctx) == []
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="PostgreSQL's events table refuses the long name")
+def test_text_the_order_model_refuses_retries_then_parks_the_event(pctx: Context) -> None:
+    """The poller checks an event's fields without the model when it can; what the model
+    refuses is still refused, in the model's words, until the event is dead."""
+    full = {"account_number": "A1", "site_address": "1 A St", "meter_number": "M1"}
+    bad = insert_raw_event(pctx, customer_name="x" * 201, **full)
+    good = insert_raw_event(pctx, customer_name=" \u3000Jo\x1b Citizen\t", **full)
+    rules = settings()
+    first = process_batch(pctx, rules)
+    assert first == PollResult(events=2, processed=1, orders_created=1, retried=1)
+    assert [o["customer_name"] for o in orders(pctx)] == ["Jo Citizen"]
+    assert event(pctx, good)["status"] == "processed"
+    with pctx.db.write() as conn:  # due again at once
+        conn.execute(update(events).where(events.c.id == bad).values(next_attempt_at=None))
+        conn.execute(update(events).where(events.c.id == bad).values(attempts=2))
+    assert process_batch(pctx, rules) == PollResult(events=1, dead=1)
+    row = event(pctx, bad)
+    assert (row["status"], row["attempts"]) == ("dead", 3)
+    assert row["last_error"] == (
+        "cannot make an order from this event: customer name: at most 200 characters (this has 201)"
+    )
 
 
 def test_a_malformed_event_among_100_good_ones(pctx: Context, clock: MovableClock) -> None:
