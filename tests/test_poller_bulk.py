@@ -7,7 +7,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from wo_tui.core.bulk import insert_rows, update_rows
 from wo_tui.core.context import Context
@@ -117,6 +127,7 @@ def test_updates_are_stored_as_sqlalchemy_stores_them_and_keep_the_guard(ctx: Co
                 "next_attempt_at": NOW + timedelta(seconds=n, microseconds=n),
                 "processed_at": NOW if n % 2 else None,
                 "work_order_id": n or None,
+                "payload": None,  # NULL in every row
             }
 
         mine = [change(n, a) for n, (a, _) in enumerate(pairs)]
@@ -136,3 +147,13 @@ def test_updates_are_stored_as_sqlalchemy_stores_them_and_keep_the_guard(ctx: Co
         "attempts"
     )
     assert [row[attempts] for row in after_mine[:3]] == [0, 1_000_003, 3]  # 2 guarded out
+
+
+def test_rows_of_nothing_but_nulls_are_all_inserted(ctx: Context) -> None:
+    scratch = Table("bulk_scratch", MetaData(), Column("a", Integer), Column("b", Integer))
+    with ctx.db.write() as conn:
+        scratch.create(conn)
+        insert_rows(conn, scratch, [{"a": None, "b": None}] * 3)
+        insert_rows(conn, scratch, [{"a": None, "b": 1}, {"a": None, "b": None}])
+        assert sorted(conn.execute(select(scratch.c.b)).scalars(), key=str) == [1] + [None] * 4
+        scratch.drop(conn)

@@ -79,16 +79,11 @@ def update_rows(
     unnest(...)`."""
     if not rows:
         return
-    names = [n for n in rows[0] if n != key]
     guard = only_if or {}
     if conn.dialect.name == "sqlite":
-        guards = list(guard.values())
-        given = [[*(r[n] for n in names), r[key], *guards] for r in rows]
-        data = _processed(conn.dialect, table, [*names, key, *guard], given)
-        conn.exec_driver_sql(
-            _update_sql(conn.dialect, table, key, tuple(names), tuple(guard)), data
-        )
+        _sqlite_update(conn, table, key, rows, guard)
         return
+    names = [n for n in rows[0] if n != key]
     if conn.dialect.name != "postgresql":
         statement = (
             update(table)
@@ -121,24 +116,37 @@ def _filled_by_default(table: Table, names: Sequence[str]) -> bool:
     return any(c.default is not None and c.name not in given for c in table.columns)
 
 
-def _processed(
-    dialect: Dialect, table: Table, names: Sequence[str], rows: Sequence[list[Any]]
-) -> list[tuple[Any, ...]]:
-    """`rows` (one value per name) with each value as the column's bind processor makes it
-    for the driver (SQLite: a date or time as text, a boolean as 0 or 1). A value repeated
-    down a column (a batch's timestamp, its few due dates) is processed once."""
-    for i, name in enumerate(names):
+def _columns(
+    dialect: Dialect, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[list[Any]]:
+    """The values of `rows` (one per name) column by column, each as the column's bind
+    processor makes it for the driver (SQLite: a date or time as text, a boolean as 0 or
+    1). A value repeated down a column (a batch's timestamp, its due dates) is processed
+    once."""
+    columns = [list(values) for values in zip(*rows, strict=True)]
+    for name, values in zip(names, columns, strict=True):
         process = table.c[name].type._cached_bind_processor(dialect)
         if process is None:
             continue
         done: dict[Any, Any] = {}
-        for values in rows:
-            value = values[i]
+        for i, value in enumerate(values):
             if value is not None:
                 if value not in done:
                     done[value] = process(value)
                 values[i] = done[value]
-    return [tuple(values) for values in rows]
+    return columns
+
+
+def _bound(
+    columns: list[list[Any]], count: int, always: int = 0
+) -> tuple[tuple[bool, ...], list[tuple[Any, ...]]]:
+    """Which columns (but the last `always`) are NULL in all `count` rows, for the statement
+    to say NULL (the driver binds a None ~0.8 us slower than a number or a text), and the
+    rows of the values left to bind."""
+    nulls = tuple(values.count(None) == count for values in columns[: len(columns) - always])
+    bound = nulls + (False,) * always
+    kept = [values for values, null in zip(columns, bound, strict=True) if not null]
+    return nulls, list(zip(*kept, strict=True)) if kept else [()] * count
 
 
 def _sqlite_insert(
@@ -148,9 +156,11 @@ def _sqlite_insert(
     rows: Sequence[dict[str, Any]],
     returning: tuple[str, ...],
 ) -> Sequence[Row[Any]]:
-    data = _processed(conn.dialect, table, names, [[row[n] for n in names] for row in rows])
+    columns = _columns(conn.dialect, table, names, [[row[n] for n in names] for row in rows])
+    nulls, data = _bound(columns, len(rows))
+    shape = (conn.dialect, table, tuple(names), nulls)
     if not returning:
-        conn.exec_driver_sql(_insert_sql(conn.dialect, table, tuple(names), 1, ()), data)
+        conn.exec_driver_sql(_insert_sql(*shape, 1, ()), data)
         return []
     returned: list[Row[Any]] = []
     most = _power_of_two_at_most(CHUNK_PARAMETERS // len(names))
@@ -158,10 +168,21 @@ def _sqlite_insert(
     while start < len(data):
         size = min(most, _power_of_two_at_most(len(data) - start))
         chunk = data[start : start + size]
-        sql = _insert_sql(conn.dialect, table, tuple(names), size, returning)
+        sql = _insert_sql(*shape, size, returning)
         returned += conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row)).all()
         start += size
     return returned
+
+
+def _sqlite_update(
+    conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]], guard: dict[str, Any]
+) -> None:
+    names = [n for n in rows[0] if n != key]
+    given = [[*(r[n] for n in names), r[key], *guard.values()] for r in rows]
+    columns = _columns(conn.dialect, table, [*names, key, *guard], given)
+    nulls, data = _bound(columns, len(rows), always=1 + len(guard))
+    sql = _update_sql(conn.dialect, table, key, tuple(names), nulls, tuple(guard))
+    conn.exec_driver_sql(sql, data)
 
 
 def _power_of_two_at_most(n: int) -> int:
@@ -170,11 +191,16 @@ def _power_of_two_at_most(n: int) -> int:
 
 @lru_cache(maxsize=128)
 def _insert_sql(
-    dialect: Dialect, table: Table, names: tuple[str, ...], rows: int, returning: tuple[str, ...]
+    dialect: Dialect,
+    table: Table,
+    names: tuple[str, ...],
+    nulls: tuple[bool, ...],
+    rows: int,
+    returning: tuple[str, ...],
 ) -> str:
-    """`INSERT INTO table (names) VALUES (?, ...)` with `rows` rows of placeholders."""
+    """`INSERT INTO table (names) VALUES (?, NULL, ...)` with `rows` rows."""
     quote = dialect.identifier_preparer.quote
-    row = f"({', '.join('?' * len(names))})"
+    row = f"({', '.join('NULL' if null else '?' for null in nulls)})"
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
     sql += ", ".join([row] * rows)
     if returning:
@@ -184,9 +210,16 @@ def _insert_sql(
 
 @lru_cache(maxsize=64)
 def _update_sql(
-    dialect: Dialect, table: Table, key: str, names: tuple[str, ...], guard: tuple[str, ...]
+    dialect: Dialect,
+    table: Table,
+    key: str,
+    names: tuple[str, ...],
+    nulls: tuple[bool, ...],
+    guard: tuple[str, ...],
 ) -> str:
     quote = dialect.identifier_preparer.quote
-    sets = ", ".join(f"{quote(n)} = ?" for n in names)
+    sets = ", ".join(
+        f"{quote(n)} = {'NULL' if null else '?'}" for n, null in zip(names, nulls, strict=True)
+    )
     checks = "".join(f" AND {quote(c)} = ?" for c in guard)
     return f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?{checks}"
