@@ -480,6 +480,20 @@ def test_an_unexpected_database_error_marks_only_that_event(pctx: Context) -> No
     assert row["last_error"].startswith("the database refused the order: ")
 
 
+def test_the_redo_claims_again_only_what_is_still_pending_and_due(pctx: Context) -> None:
+    """SQLite redoes a refused batch in a new transaction: an event another poller handled
+    in between, or one not asked for, is not taken again."""
+    from wo_tui.core.poller import _claim
+
+    first, taken, later, _not_asked = (add(pctx, "move_in", n) for n in range(1, 5))
+    with pctx.db.write() as conn:
+        conn.execute(update(events).where(events.c.id == taken).values(status="processed"))
+        due = NOW + timedelta(minutes=5)
+        conn.execute(update(events).where(events.c.id == later).values(next_attempt_at=due))
+        again = _claim(conn, NOW, 10, only=[first, taken, later])
+    assert [e["id"] for e in again] == [first]
+
+
 def test_hooks_are_called_at_the_four_points_in_order(pctx: Context) -> None:
     add(pctx, "move_in", 1)
     seen: list[str] = []
