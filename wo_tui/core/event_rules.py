@@ -248,11 +248,11 @@ def customer_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plain_customer_fields(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """`customer_fields` for the common case, without the model (about a seventh of its cost): plain
+    """`customer_fields` for the common case without the model (~2 us against ~14 us): plain
     `str` values of the fields that are only a `Line` with a length limit, each cleaned and
-    stripped as `Line` does, and no longer than its limit.
-    Anything else (another type, a lone surrogate, an unknown field, a value too long)
-    returns None: the model decides, and words the error."""
+    stripped as `Line` does, and no longer than its limit. Anything else (another type, a
+    lone surrogate, an unknown field, a value too long) returns None: the model decides,
+    and words the error."""
     values: dict[str, Any] = dict.fromkeys(CUSTOMER_FIELDS)
     for name, value in data.items():
         if type(value) is not str or name not in _PLAIN_FIELDS:

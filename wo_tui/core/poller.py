@@ -7,8 +7,9 @@ never by "id greater than the last seen". Several pollers never take the same ev
 PostgreSQL claims with `FOR UPDATE SKIP LOCKED`; SQLite's `BEGIN IMMEDIATE` lets one writer
 at a time (SQLite silently drops `FOR UPDATE`).
 
-Speed: one executemany per table per batch (orders with RETURNING, history, events), and a
-fixed handful of look-ups per batch, never one per event.
+Speed: one bulk write per table per batch (orders with RETURNING, history, events; see
+`wo_tui/core/bulk.py`), a fixed handful of look-ups per batch, never one per event, and on
+SQLite no savepoint around the batch (see `_handle_batch`). Figures: bench/README.md.
 """
 
 from __future__ import annotations
