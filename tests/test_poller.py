@@ -35,7 +35,7 @@ from wo_tui.core.poller import (
 )
 from wo_tui.core.status_changes import bulk_complete
 
-from conftest import NOW
+from conftest import NOW, PG_URL
 
 TODAY = NOW.date()
 
@@ -362,6 +362,29 @@ def test_a_bad_event_gets_a_clear_error(
     assert orders(pctx) == []
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="PostgreSQL's events table refuses the long name")
+def test_text_the_order_model_refuses_retries_then_parks_the_event(pctx: Context) -> None:
+    """The poller checks an event's fields without the model when it can; what the model
+    refuses is still refused, in the model's words, until the event is dead."""
+    full = {"account_number": "A1", "site_address": "1 A St", "meter_number": "M1"}
+    bad = insert_raw_event(pctx, customer_name="x" * 201, **full)
+    good = insert_raw_event(pctx, customer_name=" \u3000Jo\x1b Citizen\t", **full)
+    rules = settings()
+    first = process_batch(pctx, rules)
+    assert first == PollResult(events=2, processed=1, orders_created=1, retried=1)
+    assert [o["customer_name"] for o in orders(pctx)] == ["Jo Citizen"]
+    assert event(pctx, good)["status"] == "processed"
+    with pctx.db.write() as conn:  # due again at once
+        conn.execute(update(events).where(events.c.id == bad).values(next_attempt_at=None))
+        conn.execute(update(events).where(events.c.id == bad).values(attempts=2))
+    assert process_batch(pctx, rules) == PollResult(events=1, dead=1)
+    row = event(pctx, bad)
+    assert (row["status"], row["attempts"]) == ("dead", 3)
+    assert row["last_error"] == (
+        "cannot make an order from this event: customer name: at most 200 characters (this has 201)"
+    )
+
+
 def test_a_malformed_event_among_100_good_ones(pctx: Context, clock: MovableClock) -> None:
     good = [add(pctx, "move_in", n) for n in range(1, 51)]
     bad = add(pctx, "move_in", 999, site_address=None)
@@ -455,6 +478,20 @@ def test_an_unexpected_database_error_marks_only_that_event(pctx: Context) -> No
     row = event(pctx, clash)
     assert (row["status"], row["attempts"]) == ("pending", 1)
     assert row["last_error"].startswith("the database refused the order: ")
+
+
+def test_the_redo_claims_again_only_what_is_still_pending_and_due(pctx: Context) -> None:
+    """SQLite redoes a refused batch in a new transaction: an event another poller handled
+    in between, or one not asked for, is not taken again."""
+    from wo_tui.core.poller import _claim
+
+    first, taken, later, _not_asked = (add(pctx, "move_in", n) for n in range(1, 5))
+    with pctx.db.write() as conn:
+        conn.execute(update(events).where(events.c.id == taken).values(status="processed"))
+        due = NOW + timedelta(minutes=5)
+        conn.execute(update(events).where(events.c.id == later).values(next_attempt_at=due))
+        again = _claim(conn, NOW, 10, only=[first, taken, later])
+    assert [e["id"] for e in again] == [first]
 
 
 def test_hooks_are_called_at_the_four_points_in_order(pctx: Context) -> None:

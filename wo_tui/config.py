@@ -228,7 +228,7 @@ class EventsSettings(BaseModel):
 
     model_config = _SECTION
     poll_interval_seconds: float = Field(5.0, gt=0, description="Seconds between polls.")
-    batch_size: int = Field(200, ge=1, description="Events read per poll.")
+    batch_size: int = Field(500, ge=1, description="Events read per poll.")
     max_attempts: int = Field(5, ge=1, description="Attempts before an event is parked.")
     poll_in_app: bool = Field(True, description="The app polls too (not only `wo-tui worker`).")
     rules: dict[str, EventRule] = Field(
