@@ -250,6 +250,15 @@ def test_a_default_assignee_gets_the_order_and_an_email(pctx: Context) -> None:
         assert ("note", None, note, None) in trail(pctx, order["id"])
 
 
+def test_a_default_assignee_is_found_in_any_case_beyond_ascii(pctx: Context) -> None:
+    add_assignee(pctx, "Zoë Ångström", "internal", "zoe@utility.example")
+    add(pctx, "move_in", 1)
+    result = process_batch(pctx, settings(move_in={"default_assignee": "ZOË ÅNGSTRÖM"}))
+    assert result.orders_created == 1
+    (order,) = orders(pctx)
+    assert order["status"] == "SETUP" and order["assignee_id"] is not None
+
+
 def test_a_life_support_disconnection_is_held_and_never_assigned(pctx: Context) -> None:
     add_assignee(pctx, "Sam Carter", "internal", "sam@utility.example")
     add(pctx, "non_payment", 1, life_support=True)

@@ -91,8 +91,13 @@ def lock_sites(conn: Connection, plans_values: Iterable[Mapping[str, Any]]) -> N
 
 
 def assignees_named(conn: Connection, names: set[str]) -> dict[str, RowMapping]:
-    query = select(assignees).where(func.lower(assignees.c.name).in_(sorted(names)))
-    return {row["name"].lower(): row for row in conn.execute(query).mappings()}
+    """The assignees with these names (case-folded), by case-folded name. Folded here, not
+    with SQLite's lower(), which only knows ASCII; there are tens of assignees."""
+    return {
+        row["name"].casefold(): row
+        for row in conn.execute(select(assignees)).mappings()
+        if row["name"].casefold() in names
+    }
 
 
 def open_orders(conn: Connection, keys: set[tuple[SiteKey, str]]) -> dict[tuple[SiteKey, str], int]:

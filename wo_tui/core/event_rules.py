@@ -85,7 +85,7 @@ def plan_batch(
 ) -> list[EventPlan]:
     """Decide, for each claimed event in id order, what it creates or why it fails."""
     types = order_types(conn)
-    wanted = {r.default_assignee.lower() for r in settings.rules.values() if r.default_assignee}
+    wanted = {r.default_assignee.casefold() for r in settings.rules.values() if r.default_assignee}
     people = assignees_named(conn, wanted) if wanted else {}
     now = ctx.now()
     batch = _Batch(ctx, settings.rules, types, people, now, ctx.today())
@@ -306,7 +306,7 @@ def _shape(batch: _Batch, rule: EventRule, type_code: str, event_type: str) -> _
     main = type_code == rule.order_type
     person, assignment = None, Trail()
     if rule.default_assignee:
-        person = batch.people.get(rule.default_assignee.lower())
+        person = batch.people.get(rule.default_assignee.casefold())
         if person is None or not person["active"]:
             why = "is unknown" if person is None else "is deactivated"
             note = f"default assignee {rule.default_assignee!r} {why}: assign the order by hand"
