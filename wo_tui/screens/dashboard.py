@@ -140,12 +140,12 @@ class DashboardScreen(QueueActions, Screen[None]):
         snapshot = self.view.read(request, with_total=False)
         self.post_message(QueueRefreshed(snapshot, self.ctx.now(), recount))
 
-    async def reread(self, recount: Recount) -> None:
+    async def reread(self, recount: Recount, *, keep: bool = False) -> None:
         """Read from the top after a key changed the filter, sort or bucket, and paint the
         key's echo and the new rows in ONE frame: the read runs in a thread and the frame
         waits for it, for at most READ_NOW_S (a keyset window takes a few milliseconds). A
         slower read paints the key now and its rows when they come. Then the counts."""
-        request = self.view.snapshot_request(keep=False)
+        request = self.view.snapshot_request(keep=keep)
         with self.app.batch_update():
             reading = asyncio.ensure_future(
                 asyncio.to_thread(self.view.read, request, with_total=False)
@@ -355,7 +355,7 @@ class DashboardScreen(QueueActions, Screen[None]):
             self.notify("Nothing to act on: the queue is empty.", severity="warning")
         return targets
 
-    def action_complete(self) -> None:
+    async def action_complete(self) -> None:
         """Complete the marked orders (or the cursor row), after a confirmation."""
         ids = self._targets()
         if not ids:
@@ -364,12 +364,16 @@ class DashboardScreen(QueueActions, Screen[None]):
         skipped = [(o.number, o.detail) for o in preview.outcomes if o.result is not Result.DONE]
         will = len(ids) - len(skipped)
         if len(ids) == 1 and not skipped:
-            self._run_complete(ids, preview.versions)
+            await self._run_complete(ids, preview.versions)
             return
         reads = " Read types are completed with 'reading to follow'." if will else ""
+
+        async def run(yes: bool | None) -> None:
+            if yes:
+                await self._run_complete(ids, preview.versions)
+
         self.app.push_screen(
-            self._confirm("Complete", will, skipped, f"No emails are sent.{reads}"),
-            lambda yes: self._run_complete(ids, preview.versions) if yes else None,
+            self._confirm("Complete", will, skipped, f"No emails are sent.{reads}"), run
         )
 
     def _confirm(self, verb: str, will: int, skipped: list[tuple[str, str]], note: str):
@@ -378,8 +382,8 @@ class DashboardScreen(QueueActions, Screen[None]):
         title = f"{verb} {will:,} order{'s' if will != 1 else ''}?"
         return ConfirmBulkScreen(title, will, skipped, note)
 
-    def _run_complete(self, ids: list[int], versions: dict[int, int]) -> None:
-        self._finish(
+    async def _run_complete(self, ids: list[int], versions: dict[int, int]) -> None:
+        await self._finish(
             lambda: status_changes.bulk_complete(self.ctx, ids, expected_versions=versions)
         )
 
@@ -401,9 +405,9 @@ class DashboardScreen(QueueActions, Screen[None]):
             ]
             will = len(ids) - len(skipped)
 
-            def run(yes: bool | None) -> None:
+            async def run(yes: bool | None) -> None:
                 if yes:
-                    self._finish(
+                    await self._finish(
                         lambda: status_changes.bulk_cancel(
                             self.ctx,
                             ids,
@@ -420,7 +424,10 @@ class DashboardScreen(QueueActions, Screen[None]):
 
         self.app.push_screen(CancelReasonScreen(len(ids)), chosen)
 
-    def _finish(self, call) -> None:
+    async def _finish(self, call) -> None:
+        """Run a bulk action, re-read the queue around the current rows and repaint it,
+        then show the per-order result over it (pushed after the repaint, so the queue
+        under the result is already the new one)."""
         from wo_tui.screens.outcome import BatchOutcomeScreen
 
         try:
@@ -432,11 +439,11 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.view.marks -= done
         if done:
             self.last_batch = batch
-        self.reload(keep=True)
+        await self.reread("all", keep=True)
         if len(batch.outcomes) == 1 and batch.all_done:
             self.notify(f"{batch.outcomes[0].number} {batch.action}", markup=False)
         else:
-            self.app.push_screen(BatchOutcomeScreen(batch))
+            self.call_after_refresh(self.app.push_screen, BatchOutcomeScreen(batch))
 
     def action_undo(self) -> None:
         """Undo the last bulk action: reopen exactly what it closed."""
