@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -181,11 +182,20 @@ async def test_the_dashboard_shows_failed_emails(ctx: Context) -> None:
         await send_due(ctx, settings_for(port))
         app = _app(ctx, port, send_from_app=False)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.5)
-            line = str(app.screen.query_one("#status-line", Static).render())
+
+            async def status_line_once(check: Callable[[str], bool]) -> str:
+                """The status line, once `check` holds (the counts come after the rows, from
+                a worker: wait for them, up to 10 s)."""
+                for _ in range(200):
+                    line = str(app.screen.query_one("#status-line", Static).render())
+                    if check(line):
+                        break
+                    await pilot.pause(0.05)
+                return line
+
+            line = await status_line_once(lambda text: "failed email" in text)
             assert line.startswith("✉ 1 failed email (M)")
             await pilot.press("M", "R", "q")  # resend it from the Outbox, back to the queue
             await pilot.press("r")
-            await pilot.pause(0.5)
-            line = str(app.screen.query_one("#status-line", Static).render())
+            line = await status_line_once(lambda text: "failed email" not in text)
             assert "failed email" not in line
