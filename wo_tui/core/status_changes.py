@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, RowMapping, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, func, insert, literal, select, update
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput
@@ -39,7 +39,6 @@ from wo_tui.core.statuses import (
     Outcome,
     WorkOrderStatus,
     allowed_from,
-    can_move,
 )
 
 LIFE_SUPPORT_SKIP = (
@@ -56,9 +55,10 @@ class Result(StrEnum):
     CONFLICT = "conflict"
 
 
-@dataclass(frozen=True)
-class OrderOutcome:
-    """The outcome for one order: done, skipped (why) or conflict (who changed it)."""
+class OrderOutcome(NamedTuple):
+    """The outcome for one order: done, skipped (why) or conflict (who changed it). A named
+    tuple: a batch makes one per order, and a frozen dataclass cost a tenth of a 10,000-order
+    bulk action to build."""
 
     order_id: int
     result: Result
@@ -101,19 +101,19 @@ class BatchResult:
         )
 
 
-Guard = Callable[[RowMapping], str | None]
+Guard = Callable[[Row[Any]], str | None]
 """Returns why an otherwise eligible order must be skipped, or None."""
-Changes = Callable[[RowMapping], dict[str, Any]]
-"""The column values to set on one order (beyond status, version and updated_*)."""
+Changes = Callable[[Row[Any]], dict[str, Any]]
+"""The column values to set on one order (beyond status, version and updated_*). They may
+depend on the order's type (its `completion_needs`, `type_fee_code`), never on anything
+else of the order: they are worked out once per type."""
 
 
 def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
 
 
-def _read_locked(
-    conn: Connection, ids: Sequence[int], *, lock: bool = True
-) -> dict[int, RowMapping]:
+def _read_locked(conn: Connection, ids: Sequence[int], *, lock: bool = True) -> dict[int, Row[Any]]:
     columns = [
         work_orders.c.id,
         work_orders.c.status,
@@ -134,7 +134,7 @@ def _read_locked(
     )
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update(of=work_orders)
-    return {row["id"]: row for row in conn.execute(query).mappings()}
+    return {row.id: row for row in conn.execute(query).all()}
 
 
 def change_status(
@@ -148,7 +148,7 @@ def change_status(
     guard: Guard | None = None,
     billing_action: str | None = None,
     expected_versions: Mapping[int, int] | None = None,
-    after: Callable[[Connection, list[RowMapping]], None] | None = None,
+    after: Callable[[Connection, list[Row[Any]]], None] | None = None,
 ) -> BatchResult:
     """Move every order in `ids` to `target` where the status machine allows it, in one
     transaction. `expected_versions` (id → version the caller saw) turns a change made by
@@ -158,31 +158,32 @@ def change_status(
     batch = BatchResult(batch_id=uuid.uuid4().hex, action=action)
     outcomes: dict[int, OrderOutcome] = {}
     now = ctx.now()
+    why_not = _Eligibility(target, guard, expected_versions)
     with ctx.db.write() as conn:
         rows = _read_locked(conn, order_ids)
-        eligible: list[RowMapping] = []
+        eligible: list[Row[Any]] = []
         for order_id in order_ids:
             row = rows.get(order_id)
-            skip = _why_not(row, target, guard, expected_versions)
+            skip = why_not(row)
             if skip is None:
                 assert row is not None
                 eligible.append(row)
             else:
                 outcomes[order_id] = OrderOutcome(order_id, *skip)
         _name_who_changed(conn, outcomes)
-        updated = _guarded_update(conn, ctx, eligible, target, changes, now) if eligible else []
-        changed = [row for row, _values in updated]
-        moved = {row["id"] for row in changed}
-        for row in eligible:
-            if row["id"] not in moved:
-                outcomes[row["id"]] = OrderOutcome(
-                    row["id"], Result.CONFLICT, "changed by someone else just now"
-                )
+        changed = _guarded_update(conn, ctx, eligible, target, changes, now) if eligible else []
+        if len(changed) < len(eligible):
+            moved = {row.id for row in changed}
+            for row in eligible:
+                if row.id not in moved:
+                    outcomes[row.id] = OrderOutcome(
+                        row.id, Result.CONFLICT, "changed by someone else just now"
+                    )
         for row in changed:
-            outcomes[row["id"]] = OrderOutcome(row["id"], Result.DONE)
-            batch.versions[row["id"]] = row["version"] + 1
+            outcomes[row.id] = OrderOutcome(row.id, Result.DONE)
+            batch.versions[row.id] = row.version + 1
         if changed:
-            _write_trail(conn, ctx, batch.batch_id, updated, target, reason, billing_action)
+            _write_trail(conn, ctx, batch.batch_id, changed, target, reason, billing_action)
             if after is not None:
                 after(conn, changed)
     batch.outcomes = [outcomes[i] for i in order_ids]
@@ -204,13 +205,14 @@ def preview(
     result = BatchResult(batch_id="", action=f"to {target.value}")
     with ctx.db.read() as conn:
         rows = _read_locked(conn, order_ids, lock=False)
+    why_not = _Eligibility(target, guard, None)
     for order_id in order_ids:
         row = rows.get(order_id)
-        skip = _why_not(row, target, guard, None)
+        skip = why_not(row)
         result.outcomes.append(OrderOutcome(order_id, *(skip or (Result.DONE, ""))))
         if row is not None:
-            result.versions[order_id] = row["version"]
-            told = row["status"] == WorkOrderStatus.SENT.value and row["assignee_id"]
+            result.versions[order_id] = row.version
+            told = row.status == WorkOrderStatus.SENT.value and row.assignee_id
             if skip is None and target is WorkOrderStatus.CANCELLED and told:
                 result.emails += 1
     return result
@@ -230,28 +232,32 @@ def undo(ctx: Context, batch: BatchResult) -> BatchResult:
 def _guarded_update(
     conn: Connection,
     ctx: Context,
-    eligible: list[RowMapping],
+    eligible: list[Row[Any]],
     target: WorkOrderStatus,
     changes: Changes,
     now: Any,
-) -> list[tuple[RowMapping, dict[str, Any]]]:
+) -> list[Row[Any]]:
     """Change the eligible orders with one guarded statement per group of orders that get
     the same values and were read at the same version: `UPDATE ... WHERE id IN (<ids>) AND
     version = :v AND status IN (<allowed>) RETURNING id`. The version is the lost-update
     guard, the status list the state machine; a batch has a handful of distinct versions,
     and a plain `version = :v` costs SQLite nothing where matching (id, version) pairs
-    against a set cost a quarter of the statement. Returns the orders that really changed,
-    each with the values it was given."""
-    groups: dict[tuple[int, tuple[tuple[str, Any], ...]], list[RowMapping]] = defaultdict(list)
+    against a set cost a quarter of the statement. Returns the orders that really changed
+    (as they were read)."""
+    per_type: dict[str, tuple[tuple[str, Any], ...]] = {}
+    groups: dict[tuple[int, tuple[tuple[str, Any], ...]], list[Row[Any]]] = defaultdict(list)
     for row in eligible:
-        groups[row["version"], tuple(sorted(changes(row).items()))].append(row)
+        values = per_type.get(row.type_code)
+        if values is None:
+            values = per_type[row.type_code] = tuple(sorted(changes(row).items()))
+        groups[row.version, values].append(row)
     allowed = [s.value for s in allowed_from(target)]
-    done: list[tuple[RowMapping, dict[str, Any]]] = []
+    done: list[Row[Any]] = []
     for (version, values), members in groups.items():
         statement = (
             update(work_orders)
             .where(
-                work_orders.c.id.in_(id_set(conn, [r["id"] for r in members])),
+                work_orders.c.id.in_(id_set(conn, [r.id for r in members])),
                 work_orders.c.version == version,
                 work_orders.c.status.in_(allowed),
             )
@@ -266,8 +272,12 @@ def _guarded_update(
             )
             .returning(work_orders.c.id)
         )
-        changed = set(conn.execute(statement).scalars())
-        done.extend((row, dict(values)) for row in members if row["id"] in changed)
+        changed = set(conn.execute(statement).scalars().all())
+        done.extend(
+            members
+            if len(changed) == len(members)
+            else [row for row in members if row.id in changed]
+        )
     return done
 
 
@@ -286,31 +296,47 @@ def _name_who_changed(conn: Connection, outcomes: dict[int, OrderOutcome]) -> No
         )
 
 
-def _why_not(
-    row: RowMapping | None,
-    target: WorkOrderStatus,
-    guard: Guard | None,
-    expected_versions: Mapping[int, int] | None,
-) -> tuple[Result, str] | None:
-    if row is None:
-        return Result.SKIPPED, "no such order"
-    expected = expected_versions.get(row["id"]) if expected_versions else None
-    if expected is not None and expected != row["version"]:
-        return Result.CONFLICT, ""  # who and when: _name_who_changed
-    status = WorkOrderStatus(row["status"])
-    if status is target:
-        return Result.SKIPPED, f"already {status.value}"
-    if not can_move(status, target):
-        return Result.SKIPPED, f"is {status.value}; cannot go to {target.value}"
-    reason = guard(row) if guard else None
-    return (Result.SKIPPED, reason) if reason else None
+class _Eligibility:
+    """Why an order (as read) cannot make the move to `target`, or None when it can: no
+    such order, changed since the caller saw it, already there, a move the status machine
+    forbids, or the action's own guard. Worked out once per batch, then per order with
+    plain comparisons (a batch asks this 10,000 times)."""
+
+    def __init__(
+        self,
+        target: WorkOrderStatus,
+        guard: Guard | None,
+        expected_versions: Mapping[int, int] | None,
+    ) -> None:
+        self.target = target
+        self.guard = guard
+        self.expected = expected_versions or {}
+        allowed = {s.value for s in allowed_from(target)}
+        self.cannot = {
+            s.value: f"is {s.value}; cannot go to {target.value}"
+            for s in WorkOrderStatus
+            if s is not target and s.value not in allowed
+        }
+        self.cannot[target.value] = f"already {target.value}"
+
+    def __call__(self, row: Row[Any] | None) -> tuple[Result, str] | None:
+        if row is None:
+            return Result.SKIPPED, "no such order"
+        expected = self.expected.get(row.id)
+        if expected is not None and expected != row.version:
+            return Result.CONFLICT, ""  # who and when: _name_who_changed
+        cannot = self.cannot.get(row.status)
+        if cannot is not None:
+            return Result.SKIPPED, cannot
+        reason = self.guard(row) if self.guard else None
+        return (Result.SKIPPED, reason) if reason else None
 
 
 def _write_trail(
     conn: Connection,
     ctx: Context,
     batch_id: str,
-    updated: list[tuple[RowMapping, dict[str, Any]]],
+    updated: list[Row[Any]],
     target: WorkOrderStatus,
     reason: str | None,
     billing_action: str | None,
@@ -321,8 +347,8 @@ def _write_trail(
     history, one for the feed, whatever the number of orders."""
     now = ctx.now()
     by_old_status: dict[str, list[int]] = defaultdict(list)
-    for row, _values in updated:
-        by_old_status[row["status"]].append(row["id"])
+    for row in updated:
+        by_old_status[row.status].append(row.id)
     for old_status, ids in by_old_status.items():
         insert_per_id(
             conn,
@@ -362,7 +388,7 @@ def _write_trail(
         "actor": literal(ctx.operator, billing_outbound.c.actor.type),
         "at": literal(now, billing_outbound.c.at.type),
     }
-    changed = [row["id"] for row, _values in updated]
+    changed = [row.id for row in updated]
     source = select(*feed.values()).where(order.id.in_(id_set(conn, changed))).order_by(order.id)
     conn.execute(insert(billing_outbound).from_select(list(feed), source))
 
@@ -375,8 +401,8 @@ def _text(value: str | None, *, what: str, required: bool = False) -> str | None
 
 
 def _life_support_guard(override: str | None) -> Guard:
-    def guard(row: RowMapping) -> str | None:
-        if row["type_code"] == "DISCONNECT" and row["life_support"] and not override:
+    def guard(row: Row[Any]) -> str | None:
+        if row.type_code == "DISCONNECT" and row.life_support and not override:
             return LIFE_SUPPORT_SKIP
         return None
 
@@ -426,13 +452,15 @@ def bulk_complete(
         raise InvalidInput({"reading": "a reading is given for one order at a time"})
     now = ctx.now()
 
-    def guard(row: RowMapping) -> str | None:
-        if stored_reading is not None and row["completion_needs"] != "reading":
-            return f"a {row['type_code']} order takes no meter reading"
-        return _life_support_guard(override)(row)
+    life_support = _life_support_guard(override)
 
-    def changes(row: RowMapping) -> dict[str, Any]:
-        needs_reading = row["completion_needs"] == "reading" and outcome is Outcome.DONE
+    def guard(row: Row[Any]) -> str | None:
+        if stored_reading is not None and row.completion_needs != "reading":
+            return f"a {row.type_code} order takes no meter reading"
+        return life_support(row)
+
+    def changes(row: Row[Any]) -> dict[str, Any]:
+        needs_reading = row.completion_needs == "reading" and outcome is Outcome.DONE
         return {
             "completed_at": now,
             "completed_by": ctx.operator,
@@ -441,7 +469,7 @@ def bulk_complete(
             "outcome_reason": outcome_reason,
             "reading": stored_reading if needs_reading else None,
             "reading_to_follow": needs_reading and stored_reading is None,
-            "fee_code": row["type_fee_code"] if outcome is Outcome.DONE else None,
+            "fee_code": row.type_fee_code if outcome is Outcome.DONE else None,
         }
 
     reason = note or outcome_reason
@@ -499,19 +527,19 @@ def bulk_cancel(
     )
 
 
-def _tell_assignees(conn: Connection, ctx: Context, changed: list[RowMapping]) -> None:
+def _tell_assignees(conn: Connection, ctx: Context, changed: list[Row[Any]]) -> None:
     """Queue a cancellation notice to the assignee of every cancelled order that had been
     SENT (domain.md: cancelling a SENT order tells the assignee), in the same transaction."""
-    sent = [r for r in changed if r["status"] == WorkOrderStatus.SENT.value and r["assignee_id"]]
+    sent = [r for r in changed if r.status == WorkOrderStatus.SENT.value and r.assignee_id]
     if not sent:
         return
-    wanted = {r["assignee_id"] for r in sent}
+    wanted = {r.assignee_id for r in sent}
     people = {
         p["id"]: p
         for p in conn.execute(select(assignees).where(assignees.c.id.in_(wanted))).mappings()
     }
     for row in sent:
-        queue_email(conn, ctx, row["id"], people[row["assignee_id"]], "cancellation_notice")
+        queue_email(conn, ctx, row.id, people[row.assignee_id], "cancellation_notice")
 
 
 def parse_cancel_reason(reason: CancelReason | str) -> CancelReason:
@@ -560,9 +588,7 @@ def reopen(
         reason=why,
         changes=lambda _row: cleared,
         guard=lambda row: (
-            None
-            if not WorkOrderStatus(row["status"]).is_open
-            else f"is {row['status']}, not closed"
+            None if not WorkOrderStatus(row.status).is_open else f"is {row.status}, not closed"
         ),
         billing_action="REOPENED",
         expected_versions=expected_versions,
@@ -602,10 +628,10 @@ def release_hold(
         raise InvalidInput({"status": "an order leaves hold to NEW or SETUP"})
     why = _text(note, what="note")
 
-    def guard(row: RowMapping) -> str | None:
-        if row["status"] != WorkOrderStatus.ON_HOLD.value:
-            return f"is {row['status']}, not on hold"
-        if to is WorkOrderStatus.SETUP and row["assignee_id"] is None:
+    def guard(row: Row[Any]) -> str | None:
+        if row.status != WorkOrderStatus.ON_HOLD.value:
+            return f"is {row.status}, not on hold"
+        if to is WorkOrderStatus.SETUP and row.assignee_id is None:
             # SETUP means scheduled and assigned, ready to send: not without an assignee.
             return "has no assignee; assign it to set it up"
         return None
@@ -645,8 +671,6 @@ def unassign(ctx: Context, ids: Iterable[int], note: str | None = None) -> Batch
         reason=_text(note, what="note") or "unassigned",
         changes=lambda _row: {"assignee_id": None, "assigned_at": None, "assigned_by": None},
         guard=lambda row: (
-            None
-            if row["status"] == WorkOrderStatus.SETUP.value
-            else f"is {row['status']}, not SETUP"
+            None if row.status == WorkOrderStatus.SETUP.value else f"is {row.status}, not SETUP"
         ),
     )
