@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from rich.segment import Segment
 from sqlalchemy import func, insert, or_, select, update
+from textual import events
 from textual.pilot import Pilot
 from textual.strip import Strip
 from textual.widgets import Input, OptionList, Static
@@ -194,6 +195,19 @@ def queue_ids(db: Database, *order: Any, where: Sequence[Any] = ()) -> list[int]
     )
     with db.read() as conn:
         return list(conn.execute(query).scalars())
+
+
+def _contains(word: str) -> Any:
+    """The free-text filter's meaning, written here: any of the searched columns contains
+    `word`, in any case."""
+    columns = (
+        work_orders.c.customer_name,
+        work_orders.c.site_address,
+        work_orders.c.site_id,
+        work_orders.c.meter_number,
+        work_orders.c.account_number,
+    )
+    return or_(*(func.lower(column).contains(word.lower()) for column in columns))
 
 
 # -- looking at the screen ------------------------------------------------------------------
@@ -829,6 +843,53 @@ async def test_filter_narrows_the_queue(db: Database, ctx: Context) -> None:
         await pilot.press("escape")  # closes the box, keeps the filter
         assert not box.display
         assert counts_part(app) == f"0 marked / {len(smiths)} shown / {open_count} open"
+
+
+async def burst(pilot: Pilot[Any], *keys: str) -> None:
+    """Keys that arrive together (typed fast, or in one packet over SSH): every one is
+    queued before the app handles the first, where `pilot.press` waits after each."""
+    chars = {"slash": "/", "colon": ":", "enter": "\r", "escape": "\x1b"}
+    driver = pilot.app._driver
+    assert driver is not None
+    for key in keys:
+        event = events.Key(key, chars.get(key, key if len(key) == 1 else None))
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+    await settle(pilot)
+
+
+async def test_keys_typed_in_a_burst_after_slash_go_to_the_filter(
+    db: Database, ctx: Context
+) -> None:
+    """`/` then `e` at once filtered nothing and opened the edit form (focus moved a turn
+    late); Enter then a key at once typed the key into the filter."""
+    seed_orders(ctx, 60, seed=14)
+    matching = [n(i) for i in queue_ids(db, where=[_contains("ke")])]
+    assert 0 < len(matching) < 60
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst(pilot, "slash", "k", "e", "enter", "space")
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        assert dashboard.query_one("#filter", Input).value == "ke"
+        assert dashboard.query_text == "ke"
+        assert shown_numbers(app) == matching[:BODY]
+        assert counts_part(app).startswith(f"1 marked / {len(matching)} shown")
+        # Esc closes the line and the next key goes to the queue at once.
+        # (`/` shows the filter in force selected: typing replaces it, as in any input.)
+        await burst(pilot, "slash", "1", "escape", "j")
+        assert app.screen is dashboard and table(app).has_focus
+        assert dashboard.query_text == "1"
+        assert dashboard.view.cursor == 1
+        # Keys that are bindings elsewhere are text in the line: `/` and `:` (priority keys
+        # that open lines), `Q` (quit), `j`.
+        await burst(pilot, "slash", "Q", "1", "slash", "2", "colon", "j", "enter")
+        assert app.is_running and app.screen is dashboard
+        assert dashboard.query_text == "Q1/2:j"
+        # `:` and a number at once open that order.
+        await burst(pilot, "colon", *str(int(matching[0][3:])), "enter")
+        assert app.screen.__class__.__name__ == "DetailScreen"
 
 
 async def test_a_bad_filter_shows_an_error_and_keeps_the_rows(db: Database, ctx: Context) -> None:

@@ -26,7 +26,7 @@ def styles_dir() -> Path:
 def bindings_for(table: tuple[KeyBinding, ...]) -> list[BindingType]:
     """Textual bindings, each with its stable id so the config can remap it."""
     return [
-        Binding(b.keys, b.action, b.description, show=b.show, id=b.id, priority=b.id == "app.quit")
+        Binding(b.keys, b.action, b.description, show=b.show, id=b.id, priority=b.priority)
         for b in table
     ]
 

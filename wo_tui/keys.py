@@ -18,6 +18,9 @@ class KeyBinding:
     action: str
     description: str
     show: bool = True
+    priority: bool = False
+    """Run in the app's own turn, before the keys that follow are handed to a widget: for
+    the keys that open a prompt line (the keys typed right after belong to the line)."""
 
 
 APP_BINDINGS: tuple[KeyBinding, ...] = (
@@ -48,10 +51,10 @@ DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("queue.complete", "c", "complete", "Complete"),
     KeyBinding("queue.cancel", "x", "cancel", "Cancel"),
     KeyBinding("queue.undo", "u", "undo", "Undo"),
-    KeyBinding("queue.filter", "slash", "filter", "Filter"),
+    KeyBinding("queue.filter", "slash", "filter", "Filter", priority=True),
     KeyBinding("queue.sort", "o", "sort(False)", "Sort", show=False),
     KeyBinding("queue.sort_reverse", "O", "sort(True)", "Sort reverse", show=False),
-    KeyBinding("queue.command", "colon", "command", "Command", show=False),
+    KeyBinding("queue.command", "colon", "command", "Command", show=False, priority=True),
     KeyBinding("queue.closed", "t", "toggle_closed", "Closed too"),
     KeyBinding("queue.refresh", "r", "refresh", "Refresh", show=False),
     KeyBinding("queue.close", "q", "app.quit", "Quit"),
@@ -100,7 +103,7 @@ ALL_ORDERS_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("all.first", "g,home", "first", "First row", show=False),
     KeyBinding("all.last", "G,end", "last", "Last row", show=False),
     KeyBinding("all.open", "enter", "open_detail", "Open"),
-    KeyBinding("all.filter", "slash", "filter", "Search"),
+    KeyBinding("all.filter", "slash", "filter", "Search", priority=True),
     KeyBinding("all.export", "E", "export", "Export"),
     KeyBinding("all.reopen", "X", "reopen", "Reopen"),
     KeyBinding("all.back", "escape,q", "back", "Back"),

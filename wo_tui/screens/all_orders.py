@@ -20,6 +20,7 @@ from wo_tui.core.statuses import WorkOrderStatus
 from wo_tui.keys import ALL_ORDERS_BINDINGS
 from wo_tui.queue_view import QueueView
 from wo_tui.screens.queue_actions import QueueActions
+from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
 from wo_tui.widgets.queue_table import QueueTable
 
 
@@ -42,7 +43,7 @@ class AllOrdersScreen(QueueActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("All orders, closed too", id="all-title")
-        yield Input(
+        yield PromptLine(
             value=self.query_text,
             placeholder="search: words, status:completed, type:, pri:, tech:, overdue",
             id="search",
@@ -97,9 +98,6 @@ class AllOrdersScreen(QueueActions, Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.search(event.value)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
-
     def action_reopen(self) -> None:
         """Reopen the closed order under the cursor (a reason is required)."""
         from wo_tui.screens.status_dialogs import TextPromptScreen
@@ -129,14 +127,12 @@ class AllOrdersScreen(QueueActions, Screen[None]):
 
     def action_filter(self) -> None:
         """Go to the search box."""
-        self.query_one("#search", Input).focus()
+        skip_when_typing(self)
+        self.query_one("#search", PromptLine).open()
 
     def action_back(self) -> None:
-        """Esc in the search box goes to the list; on the list, back to the dashboard."""
-        if isinstance(self.focused, Input):
-            self.table.focus()
-        else:
-            self.dismiss()
+        """Back to the dashboard (Esc in the search box only leaves the box: PromptLine)."""
+        self.dismiss()
 
     def _move(self, delta: int, *, page: bool = False) -> None:
         if page:

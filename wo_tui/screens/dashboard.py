@@ -29,6 +29,7 @@ from wo_tui.keys import DASHBOARD_BINDINGS
 from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
 from wo_tui.queue_view import QueueView, Snapshot
 from wo_tui.screens.queue_actions import QueueActions
+from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
 from wo_tui.widgets.queue_table import QueueTable
 
 BUCKET_TITLES = {
@@ -104,15 +105,17 @@ class DashboardScreen(QueueActions, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="buckets")
         yield QueueTable(self.view, self.ctx.today(), id="queue")
-        yield Input(
+        yield PromptLine(
             placeholder="filter: words, status:, type:, pri:, tech:, overdue, due:today",
             id="filter",
             classes="hidden",
+            hides=True,
         )
-        yield Input(
+        yield PromptLine(
             placeholder=":123 opens WO-000123 · :export PATH.csv|json",
             id="command",
             classes="hidden",
+            hides=True,
         )
         yield Static("", id="status-line")
         yield Footer()
@@ -335,12 +338,8 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.show_status()
 
     def action_clear(self) -> None:
-        """Esc: close an open input box, else leave range marking, else clear the marks."""
-        focused = self.focused
-        if isinstance(focused, Input):
-            focused.add_class("hidden")
-            self.table.focus()
-            return
+        """Esc: leave range marking, else clear the marks (an open prompt line closes itself
+        on Esc: `PromptLine`)."""
         if self.range_anchor:
             self.range_anchor = False
         else:
@@ -463,10 +462,8 @@ class DashboardScreen(QueueActions, Screen[None]):
     # -- filter, sort, jump -----------------------------------------------------------------
     def action_filter(self) -> None:
         """Open the live filter."""
-        box = self.query_one("#filter", Input)
-        box.remove_class("hidden")
-        box.value = self.query_text
-        box.focus()
+        skip_when_typing(self)
+        self.query_one("#filter", PromptLine).open(self.query_text)
 
     async def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter":
@@ -482,8 +479,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         await self.reread("matching")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.input.add_class("hidden")
-        self.table.focus()
+        # The line has closed itself and given the focus back (PromptLine).
         if event.input.id == "command":
             self.run_command(event.value)
 
@@ -508,10 +504,8 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     def action_command(self) -> None:
         """Open the command line (`:123` jumps to WO-000123)."""
-        box = self.query_one("#command", Input)
-        box.remove_class("hidden")
-        box.value = ""
-        box.focus()
+        skip_when_typing(self)
+        self.query_one("#command", PromptLine).open("")
 
     def run_command(self, text: str) -> None:
         """Run one command-line entry: `:123` opens WO-000123 (putting the cursor on it when
