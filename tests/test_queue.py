@@ -526,3 +526,22 @@ def test_name_and_address_windows_seek_their_sort_index(
         assert "TEMP B-TREE" not in plan, plan
     # after= and before= seek to the cursor instead of walking from the start
     assert all("SEARCH work_orders USING INDEX" in plan for plan in plans[1:]), plans
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite query plans")
+def test_a_type_filter_seeks_the_type_index(data: QueueData) -> None:
+    """`type:X` reads its window and count through (type, priority, due date, number), not
+    by looking at the type of every open order (a scan of the whole queue when none of the
+    type is left open, as right after completing all of them)."""
+    flt = QueueFilter(types=("SPECIAL_READ",))
+
+    def reads(conn: Any) -> None:
+        first = queue.fetch_window(conn, flt, SortOrder(), TODAY, limit=5)
+        queue.fetch_window(conn, flt, SortOrder(), TODAY, after=SortOrder().key_of(first.rows[-1]))
+        queue.count_matching(conn, flt, TODAY)
+
+    plans = _plans(data, reads)
+    assert len(plans) == 3
+    for plan in plans:
+        assert "SEARCH work_orders USING INDEX ix_work_orders_type_queue (type_code=?" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan

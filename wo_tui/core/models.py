@@ -213,6 +213,14 @@ Index(
     func.coalesce(work_orders.c.site_address, literal_column("''")),
     work_orders.c.id,
 )
+# `type:X` reads its window and count through this one (migration 0004); not partial either.
+Index(
+    "ix_work_orders_type_queue",
+    work_orders.c.type_code,
+    work_orders.c.priority,
+    work_orders.c.due_date,
+    work_orders.c.id,
+)
 
 
 history = Table(
