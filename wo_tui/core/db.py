@@ -177,6 +177,12 @@ def connect(url: str, *, pool_size: int = 5, echo: bool = False) -> Database:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Hand out the connection used last: each SQLite connection has its own page
+            # cache, which another connection's write makes stale. Right after a bulk
+            # action the connection that wrote has the changed pages; a first-in-first-out
+            # pool gave the next read an idle one, which read them all back (a window of
+            # the queue: 63 ms instead of 20).
+            kwargs["pool_use_lifo"] = True
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
