@@ -39,6 +39,7 @@ from wo_tui.screens.confirm import ConfirmBulkScreen
 from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.screens.help import HelpScreen
 from wo_tui.screens.outcome import BatchOutcomeScreen
+from wo_tui.widgets.outcome_list import OutcomeList
 from wo_tui.widgets.queue_table import MARK_GLYPH, QueueTable
 
 from conftest import NOW
@@ -271,6 +272,12 @@ def cursor_number(app: WoTuiApp) -> str:
 def status_line(app: WoTuiApp) -> str:
     screen = next(s for s in app.screen_stack if isinstance(s, DashboardScreen))
     return str(screen.query_one("#status-line", Static).render())
+
+
+def outcome_lines(app: WoTuiApp) -> str:
+    """Every line of the result of a bulk action (the list draws only those on screen)."""
+    listed = app.screen.query_one("#dialog-list", OutcomeList)
+    return "\n".join(listed.line(i) for i in range(len(listed.outcomes)))
 
 
 def counts_part(app: WoTuiApp) -> str:
@@ -581,7 +588,7 @@ async def test_complete_marked_confirms_lists_skips_and_reports_each_row(db: Dat
         await settle(pilot)
         assert isinstance(app.screen, BatchOutcomeScreen)
         assert text_of(app, "#dialog-title") == "4 completed, 2 skipped, 0 conflicts"
-        listed = str(app.screen.query_one("#dialog-list Static", Static).render())
+        listed = outcome_lines(app)
         assert f"{n(o['ls_disconnect'])}  SKIPPED  {LIFE_SUPPORT_SKIP}" in listed
         assert f"{n(o['closed'])}  SKIPPED  is CANCELLED" in listed
         for key in ("misc", "read_sent", "read_setup", "held"):
@@ -1420,8 +1427,7 @@ async def test_conflict_detail_naming_who_changed_it_is_cleaned(db: Database) ->
         await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, BatchOutcomeScreen)
-        listed = app.screen.query_one("#dialog-list Static", Static)
-        assert "CONFLICT" in str(listed.render())
+        assert "CONFLICT" in outcome_lines(app)
         assert_safe(app.screen._compositor.render_strips(), clickable_ok=True)
 
 
@@ -1471,7 +1477,7 @@ async def test_bulk_complete_racing_another_process(db: Database, db_url: str, h
         await settle(pilot)
         assert isinstance(app.screen, BatchOutcomeScreen)
         assert text_of(app, "#dialog-title") == "2 completed, 0 skipped, 1 conflict"
-        listed = str(app.screen.query_one("#dialog-list Static", Static).render())
+        listed = outcome_lines(app)
         assert f"{n(raced)}  CONFLICT  changed by dispatcher-b at 2026-11-26 09:31:05" in listed
         assert listed.index(n(raced)) < listed.index("DONE")  # problems listed first
     rows = db_orders(db, marked)

@@ -1,4 +1,5 @@
-"""After a bulk action: one line per order (done / skipped with why / conflict with who)."""
+"""After a bulk action: one line per order (done / skipped with why / conflict with who),
+every order of the batch (the list draws only the lines on screen)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from wo_tui.app import styles_dir
-from wo_tui.core.sanitize import clean_text
 from wo_tui.core.status_changes import BatchResult, Result
-
-RESULT_STYLE = {Result.DONE: "", Result.SKIPPED: "bold", Result.CONFLICT: "bold reverse"}
+from wo_tui.widgets.outcome_list import OutcomeList
 
 
 class BatchOutcomeScreen(ModalScreen[None]):
@@ -25,28 +24,16 @@ class BatchOutcomeScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "dismiss", "Close", id="outcome.close"),
     ]
+    AUTO_FOCUS = "#dialog-list"  # the arrows and page keys scroll the list
 
     def __init__(self, batch: BatchResult) -> None:
         super().__init__()
         self.outcome = batch
 
     def compose(self) -> ComposeResult:
-        not_done = [o for o in self.outcome.outcomes if o.result is not Result.DONE]
-        done = [o for o in self.outcome.outcomes if o.result is Result.DONE]
-        lines = [
-            Content.assemble(
-                (o.number, "bold"),
-                "  ",
-                (o.result.value.upper(), RESULT_STYLE[o.result]),
-                f"  {clean_text(o.detail)}" if o.detail else "",
-            )
-            for o in [*not_done, *done[:200]]
-        ]
-        if len(done) > 200:
-            lines.append(Content(f"… and {len(done) - 200} more done"))
         with Vertical(id="dialog"):
             yield Static(Content(self.outcome.summary()), id="dialog-title")
-            with VerticalScroll(id="dialog-list"):
-                yield Static(Content("\n").join(lines))
+            yield OutcomeList(self.outcome.outcomes, id="dialog-list")
+            done = any(o.result is Result.DONE for o in self.outcome.outcomes)
             hint = "u on the queue undoes this" if done else "nothing was changed"
             yield Static(f"Esc closes · {hint}", id="dialog-hint")
