@@ -80,6 +80,11 @@ def _cancel_note(reason: CancelReason, emails: int) -> str:
     )
 
 
+CHROME_LINES = 4
+"""The lines around the queue's rows: the bucket bar, the table header, the status line and
+the footer (the table's own resize sets the exact height)."""
+
+
 class DashboardScreen(QueueActions, Screen[None]):
     """The open queue, where a dispatcher spends the day."""
 
@@ -127,7 +132,17 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
-        self.reload()
+        self.first_read()
+
+    def first_read(self) -> None:
+        """Read the first rows here, in the mount's own turn (a keyset window takes a few
+        milliseconds), so that the first frame shows them. Read in a worker thread they
+        came a frame later: the thread waited for the interpreter while the app started,
+        and the empty queue was drawn first (100,000 orders: ~0.2 s of a 1.2 s start)."""
+        self.view.height = max(self.app.size.height - CHROME_LINES, 1)
+        request = self.view.snapshot_request(keep=False)
+        self.show_rows(self.view.read(request, with_total=False), self.ctx.now())
+        self._count_after_frame(request.filter, "all")
 
     # -- reading (in a thread; the screen is updated from the message) -----------------------
     def reload(self, *, keep: bool = False, recount: Recount = "all") -> None:
