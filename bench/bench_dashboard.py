@@ -491,7 +491,9 @@ class FrameProbe:
             busy = any(not w.is_finished for w in self.app.workers)
             drawn = screen_settled(self.app.screen)
             if self.frames == frames and drawn and not busy and not self.waiters:
-                return self.last_frame - self.start
+                # No frame since the key (a refresh that found nothing new draws none):
+                # nothing was left to paint after the key's own work, 0 here.
+                return max(self.last_frame - self.start, Lap(0.0, 0.0))
 
     def post_key(self, key: str) -> None:
         """Post a key as the terminal driver would (what `Pilot.press` does, minus its sleeps)."""
