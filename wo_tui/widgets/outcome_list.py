@@ -45,7 +45,7 @@ class OutcomeList(ScrollView, can_focus=True):
 
     def line(self, index: int) -> str:
         """The text of one line: `WO-000123  SKIPPED  why`."""
-        return _line(self.outcomes[index])
+        return "  ".join(_parts(self.outcomes[index]))
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
@@ -54,15 +54,13 @@ class OutcomeList(ScrollView, can_focus=True):
         if index >= len(self.outcomes):
             return Strip.blank(width, base)
         outcome = self.outcomes[index]
-        number, rest = outcome.number, self.line(index)[len(outcome.number) :]
-        word = outcome.result.value.upper()
-        detail = rest[2 + len(word) :]
+        number, word, *detail = _parts(outcome)
         strip = Strip(
             [
                 Segment(number, base + Style(bold=True)),
                 Segment("  ", base),
                 Segment(word, base + RESULT_STYLE[outcome.result]),
-                Segment(detail, base),
+                *(Segment(f"  {text}", base) for text in detail),
             ]
         )
         return strip.crop(self.scroll_offset.x, self.scroll_offset.x + width).adjust_cell_length(
@@ -71,6 +69,9 @@ class OutcomeList(ScrollView, can_focus=True):
 
 
 @lru_cache(maxsize=4096)
-def _line(outcome: OrderOutcome) -> str:
-    detail = f"  {clean_text(outcome.detail)}" if outcome.detail else ""
-    return f"{outcome.number}  {outcome.result.value.upper()}{detail}"
+def _parts(outcome: OrderOutcome) -> tuple[str, ...]:
+    """Number, result word and (when there is one) the detail, cleaned for the screen."""
+    word = outcome.result.value.upper()
+    if not outcome.detail:
+        return outcome.number, word
+    return outcome.number, word, clean_text(outcome.detail)
