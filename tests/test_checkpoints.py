@@ -88,3 +88,38 @@ def test_a_process_that_exits_without_closing_leaves_no_wal_behind(tmp_path: Pat
         assert conn.execute("SELECT name FROM assignees").fetchall() == [("Sam",)]
     finally:
         conn.close()
+
+
+def test_a_stop_that_arrives_as_a_checkpoint_begins_still_ends_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() landing just after the thread's delay ran out, before the thread took up the
+    request: its wake-up was cleared with the request and the thread waited for ever, so
+    dispose() (a test's teardown, the exit hook) hung."""
+    import wo_tui.core.db as db_module
+
+    monkeypatch.setattr(db_module, "CHECKPOINT_DELAY_S", 0.01)
+    db = connect(str(tmp_path / "race.db"))
+    checkpointer = db.checkpointer
+    assert checkpointer is not None
+    take_up = checkpointer._wanted.clear
+    stopped: list[bool] = []
+    stopper = threading.Thread(target=lambda: stopped.append(checkpointer.stop(timeout=3)))
+    stop_asked = threading.Event()
+
+    def stop_arrives_then_take_up() -> None:
+        stopper.start()  # the whole of stop() runs now, up to waiting for this thread
+        stop_asked.set()
+        while not checkpointer._stopping.is_set():
+            time.sleep(0.001)
+        time.sleep(0.1)
+        take_up()
+
+    monkeypatch.setattr(checkpointer._wanted, "clear", stop_arrives_then_take_up)
+    checkpointer.poke()
+    try:
+        assert stop_asked.wait(5)
+        stopper.join(5)
+        assert stopped == [True], "the checkpoint thread did not end"
+    finally:
+        db.engine.dispose()

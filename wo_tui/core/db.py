@@ -103,12 +103,15 @@ class Checkpointer:
         self.rounds += 1
 
     def _run(self) -> None:
-        while True:
+        # Stopping is checked on every round, not only during the delay: a stop() that lands
+        # after the delay but before `clear()` has its wake-up cleared with the request.
+        while not self._stopping.is_set():
             self._wanted.wait()
             if self._stopping.wait(CHECKPOINT_DELAY_S):
-                return  # closing the pool's connections checkpoints the rest
+                break
             self._wanted.clear()
             self.checkpoint()
+        # closing the pool's connections checkpoints the rest
 
 
 @dataclass
