@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import queue, status_changes
@@ -20,6 +20,7 @@ from wo_tui.core.statuses import WorkOrderStatus
 from wo_tui.keys import ALL_ORDERS_BINDINGS
 from wo_tui.queue_view import QueueView
 from wo_tui.screens.queue_actions import QueueActions
+from wo_tui.widgets.key_bar import KeyBar
 from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
 from wo_tui.widgets.queue_table import QueueTable
 
@@ -50,7 +51,7 @@ class AllOrdersScreen(QueueActions, Screen[None]):
         )
         yield QueueTable(self.view, self.ctx.today(), id="queue")
         yield Static("", id="status-line")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> QueueTable:

@@ -14,7 +14,7 @@ from textual.binding import BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import queue, status_changes
@@ -29,6 +29,7 @@ from wo_tui.keys import DASHBOARD_BINDINGS
 from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
 from wo_tui.queue_view import QueueView, Snapshot
 from wo_tui.screens.queue_actions import QueueActions
+from wo_tui.widgets.key_bar import KeyBar
 from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
 from wo_tui.widgets.queue_table import QueueTable
 
@@ -123,7 +124,7 @@ class DashboardScreen(QueueActions, Screen[None]):
             hides=True,
         )
         yield Static("", id="status-line")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> QueueTable:

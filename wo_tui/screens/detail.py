@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import status_changes
@@ -43,6 +43,7 @@ from wo_tui.screens.status_dialogs import (
     TextPromptScreen,
 )
 from wo_tui.widgets.document import Document, Row
+from wo_tui.widgets.key_bar import KeyBar
 
 SYNC_TRAIL_ROWS = 200
 """Up to this many history rows and notes are read with the order; more in a worker."""
@@ -69,7 +70,7 @@ class DetailScreen(Screen[None]):
         yield Static("", id="detail-title")
         yield Static("", id="detail-warnings")
         yield Document(id="detail-body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.reload()

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.assignees import list_assignees
@@ -36,6 +36,7 @@ from wo_tui.screens.order_form_fields import (
     understood_date,
     understood_window,
 )
+from wo_tui.widgets.key_bar import KeyBar
 
 SERVICE_TIMES = [("any time", "any"), ("business hours", "business_hours")]
 SERVICE_TIMES.append(("after hours", "after_hours"))
@@ -88,7 +89,7 @@ class OrderFormScreen(Screen[int | None]):
                     yield Label(f.label, id=f"label-{f.name}", classes="form-label")
                     yield self._widget(f)
                 yield Static("", id=f"hint-{f.name}", classes="form-hint", expand=False)
-        yield Footer()
+        yield KeyBar()
 
     def _widget(self, f: FormField) -> Widget:
         value = self._start_value(f)

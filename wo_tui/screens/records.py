@@ -12,12 +12,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from wo_tui.app import styles_dir
 from wo_tui.core.context import Context
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.sanitize import clean_text
+from wo_tui.widgets.key_bar import KeyBar
 
 ROW_LIMIT = 500
 """Rows a records screen shows: the newest first; older ones are for the command line."""
@@ -56,7 +57,7 @@ class RecordsScreen(Screen[None]):
         yield table
         yield Static("", id="records-detail")
         yield Static("", id="records-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*self.COLUMNS)
