@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, func, insert, literal, select, update
+from sqlalchemy import Connection, func, insert, literal, select, update
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput
@@ -101,9 +101,25 @@ class BatchResult:
         )
 
 
-Guard = Callable[[Row[Any]], str | None]
+class LockedOrder(NamedTuple):
+    """An order as a status change reads (and locks) it, with its type's completion rule
+    and fee. A plain tuple: a batch reads these fields some 100,000 times, and a SQLAlchemy
+    `Row` answers an attribute only after the normal lookup failed and formatted an error
+    message (~0.75 µs, against ~0.03 µs here)."""
+
+    id: int
+    status: str
+    version: int
+    type_code: str
+    life_support: bool
+    assignee_id: int | None
+    completion_needs: str | None
+    type_fee_code: str | None
+
+
+Guard = Callable[[LockedOrder], str | None]
 """Returns why an otherwise eligible order must be skipped, or None."""
-Changes = Callable[[Row[Any]], dict[str, Any]]
+Changes = Callable[[LockedOrder], dict[str, Any]]
 """The column values to set on one order (beyond status, version and updated_*). They may
 depend on the order's type (its `completion_needs`, `type_fee_code`), never on anything
 else of the order: they are worked out once per type."""
@@ -113,8 +129,10 @@ def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
 
 
-def _read_locked(conn: Connection, ids: Sequence[int], *, lock: bool = True) -> dict[int, Row[Any]]:
-    columns = [
+def _read_locked(
+    conn: Connection, ids: Sequence[int], *, lock: bool = True
+) -> dict[int, LockedOrder]:
+    columns = [  # in the order of LockedOrder's fields
         work_orders.c.id,
         work_orders.c.status,
         work_orders.c.version,
@@ -134,7 +152,7 @@ def _read_locked(conn: Connection, ids: Sequence[int], *, lock: bool = True) -> 
     )
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update(of=work_orders)
-    return {row.id: row for row in conn.execute(query).all()}
+    return {row[0]: LockedOrder._make(row) for row in conn.execute(query).all()}
 
 
 def change_status(
@@ -148,7 +166,7 @@ def change_status(
     guard: Guard | None = None,
     billing_action: str | None = None,
     expected_versions: Mapping[int, int] | None = None,
-    after: Callable[[Connection, list[Row[Any]]], None] | None = None,
+    after: Callable[[Connection, list[LockedOrder]], None] | None = None,
 ) -> BatchResult:
     """Move every order in `ids` to `target` where the status machine allows it, in one
     transaction. `expected_versions` (id → version the caller saw) turns a change made by
@@ -161,7 +179,7 @@ def change_status(
     why_not = _Eligibility(target, guard, expected_versions)
     with ctx.db.write() as conn:
         rows = _read_locked(conn, order_ids)
-        eligible: list[Row[Any]] = []
+        eligible: list[LockedOrder] = []
         for order_id in order_ids:
             row = rows.get(order_id)
             skip = why_not(row)
@@ -232,11 +250,11 @@ def undo(ctx: Context, batch: BatchResult) -> BatchResult:
 def _guarded_update(
     conn: Connection,
     ctx: Context,
-    eligible: list[Row[Any]],
+    eligible: list[LockedOrder],
     target: WorkOrderStatus,
     changes: Changes,
     now: Any,
-) -> list[Row[Any]]:
+) -> list[LockedOrder]:
     """Change the eligible orders with one guarded statement per group of orders that get
     the same values and were read at the same version: `UPDATE ... WHERE id IN (<ids>) AND
     version = :v AND status IN (<allowed>) RETURNING id`. The version is the lost-update
@@ -245,14 +263,14 @@ def _guarded_update(
     against a set cost a quarter of the statement. Returns the orders that really changed
     (as they were read)."""
     per_type: dict[str, tuple[tuple[str, Any], ...]] = {}
-    groups: dict[tuple[int, tuple[tuple[str, Any], ...]], list[Row[Any]]] = defaultdict(list)
+    groups: dict[tuple[int, tuple[tuple[str, Any], ...]], list[LockedOrder]] = defaultdict(list)
     for row in eligible:
         values = per_type.get(row.type_code)
         if values is None:
             values = per_type[row.type_code] = tuple(sorted(changes(row).items()))
         groups[row.version, values].append(row)
     allowed = [s.value for s in allowed_from(target)]
-    done: list[Row[Any]] = []
+    done: list[LockedOrder] = []
     for (version, values), members in groups.items():
         statement = (
             update(work_orders)
@@ -319,7 +337,7 @@ class _Eligibility:
         }
         self.cannot[target.value] = f"already {target.value}"
 
-    def __call__(self, row: Row[Any] | None) -> tuple[Result, str] | None:
+    def __call__(self, row: LockedOrder | None) -> tuple[Result, str] | None:
         if row is None:
             return Result.SKIPPED, "no such order"
         expected = self.expected.get(row.id)
@@ -336,7 +354,7 @@ def _write_trail(
     conn: Connection,
     ctx: Context,
     batch_id: str,
-    updated: list[Row[Any]],
+    updated: list[LockedOrder],
     target: WorkOrderStatus,
     reason: str | None,
     billing_action: str | None,
@@ -401,7 +419,7 @@ def _text(value: str | None, *, what: str, required: bool = False) -> str | None
 
 
 def _life_support_guard(override: str | None) -> Guard:
-    def guard(row: Row[Any]) -> str | None:
+    def guard(row: LockedOrder) -> str | None:
         if row.type_code == "DISCONNECT" and row.life_support and not override:
             return LIFE_SUPPORT_SKIP
         return None
@@ -454,12 +472,12 @@ def bulk_complete(
 
     life_support = _life_support_guard(override)
 
-    def guard(row: Row[Any]) -> str | None:
+    def guard(row: LockedOrder) -> str | None:
         if stored_reading is not None and row.completion_needs != "reading":
             return f"a {row.type_code} order takes no meter reading"
         return life_support(row)
 
-    def changes(row: Row[Any]) -> dict[str, Any]:
+    def changes(row: LockedOrder) -> dict[str, Any]:
         needs_reading = row.completion_needs == "reading" and outcome is Outcome.DONE
         return {
             "completed_at": now,
@@ -527,7 +545,7 @@ def bulk_cancel(
     )
 
 
-def _tell_assignees(conn: Connection, ctx: Context, changed: list[Row[Any]]) -> None:
+def _tell_assignees(conn: Connection, ctx: Context, changed: list[LockedOrder]) -> None:
     """Queue a cancellation notice to the assignee of every cancelled order that had been
     SENT (domain.md: cancelling a SENT order tells the assignee), in the same transaction."""
     sent = [r for r in changed if r.status == WorkOrderStatus.SENT.value and r.assignee_id]
@@ -628,7 +646,7 @@ def release_hold(
         raise InvalidInput({"status": "an order leaves hold to NEW or SETUP"})
     why = _text(note, what="note")
 
-    def guard(row: Row[Any]) -> str | None:
+    def guard(row: LockedOrder) -> str | None:
         if row.status != WorkOrderStatus.ON_HOLD.value:
             return f"is {row.status}, not on hold"
         if to is WorkOrderStatus.SETUP and row.assignee_id is None:
