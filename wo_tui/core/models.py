@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from wo_tui.core.sql import utc_now
-from wo_tui.core.statuses import OPEN_STATUSES, WorkOrderStatus
+from wo_tui.core.statuses import CLOSED_STATUSES, OPEN_STATUSES, WorkOrderStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,9 +40,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-OPEN_STATUS_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+OPEN_STATUS_SQL = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in CLOSED_STATUSES))
 """The open-queue predicate as literal SQL: the partial indexes and the queue query share it
-(a bound-parameter IN list would stop SQLite from using the partial index)."""
+(a bound-parameter IN list would stop SQLite from using the partial index).
+
+Open is "not closed": two values, not the four open ones. SQLite tests an IN list of more
+than two constants through a temporary index, and when it checks a partial index's WHERE
+while an UPDATE changes `status`, it builds that index anew for every order, twice per
+index: 40,000 temporary indexes per 10,000 orders completed, a quarter of the bulk
+complete's work (migration 0005)."""
 
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)

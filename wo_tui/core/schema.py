@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from wo_tui.core.db import Database
 
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
