@@ -615,6 +615,31 @@ async def test_complete_marked_confirms_lists_skips_and_reports_each_row(db: Dat
         assert counts_part(app) == "2 marked / 2 shown / 2 open"
 
 
+async def test_the_result_goes_up_over_a_queue_with_its_new_counts(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue under the result is complete, counts included: a screen under a dialog is
+    not repainted until the dialog closes, so counts that came after it stayed old."""
+    o = mixed_orders(db)
+    seen: list[tuple[int, str]] = []
+    original = BatchOutcomeScreen.compose
+
+    def compose(screen: BatchOutcomeScreen) -> Any:
+        under = next(s for s in screen.app.screen_stack if isinstance(s, DashboardScreen))
+        line = under.query_one("#status-line", Static).render()
+        seen.append((under.counts.all, str(line)))
+        yield from original(screen)
+
+    monkeypatch.setattr(BatchOutcomeScreen, "compose", compose)
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await mark(pilot, o["misc"], o["later"])
+        await pilot.press("c", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, BatchOutcomeScreen)
+        assert seen == [(4, seen[0][1])]
+        assert seen[0][1].startswith("0 marked / 4 shown / 4 open"), seen
 async def test_complete_one_unmarked_row_needs_no_confirmation(db: Database) -> None:
     o = mixed_orders(db)
     app = _app(db)

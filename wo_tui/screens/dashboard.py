@@ -192,15 +192,17 @@ class DashboardScreen(QueueActions, Screen[None]):
     @work(thread=True, exclusive=True, group="counts", name="count the queue")
     def count_queue(self, flt: queue.QueueFilter, recount: Recount) -> None:
         """Count (in a worker thread) and post what `recount` asks for."""
+        self.post_message(self._count(flt, recount))
+
+    def _count(self, flt: queue.QueueFilter, recount: Recount) -> QueueCounted:
         today = self.ctx.today()
         with self.ctx.db.read() as conn:
             total = queue.count_matching(conn, flt, today)
             if recount == "matching":
-                self.post_message(QueueCounted(flt, total))
-                return
+                return QueueCounted(flt, total)
             counts = queue.count_buckets(conn, today)
             failed = count_failed(conn)
-        self.post_message(QueueCounted(flt, total, counts, failed))
+        return QueueCounted(flt, total, counts, failed)
 
     def on_queue_refreshed(self, message: QueueRefreshed) -> None:
         self.show_rows(message.snapshot, message.at)
@@ -454,7 +456,10 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.view.marks -= done
         if done:
             self.last_batch = batch
-        await self.reread("all", keep=True)
+        await self.reread("none", keep=True)
+        # The counts too before the result goes up (~10 ms): a dashboard under a dialog does
+        # not repaint until the dialog closes, and its counts would be the old ones until then.
+        self.on_queue_counted(await asyncio.to_thread(self._count, self.view.filter, "all"))
         if len(batch.outcomes) == 1 and batch.all_done:
             self.notify(f"{batch.outcomes[0].number} {batch.action}", markup=False)
         else:

@@ -77,7 +77,9 @@ class KeyBar(Widget):
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        if screen is self.screen:
+        # Only on the screen on top: a screen under a dialog would keep the repaint pending
+        # until it comes back, and its bindings are published again when it does.
+        if screen is self.screen and screen.is_active:
             self.refresh()
 
     def items(self) -> tuple[list[KeyItem], KeyItem | None]:
