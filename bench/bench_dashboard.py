@@ -937,7 +937,7 @@ async def table_keystrokes(
 
 
 async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
-    """Section 4: ctrl+a, c, y on the queue filtered by `flt`; seconds of each step."""
+    """Section 4: ctrl+a, c, y, Esc on the queue filtered by `flt`; seconds of each step."""
     from wo_tui.core import queue, status_changes
     from wo_tui.screens.confirm import ConfirmBulkScreen
     from wo_tui.screens.dashboard import DashboardScreen
@@ -986,6 +986,10 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
             "c", lambda s: isinstance(s, ConfirmBulkScreen) and screen_settled(s)
         )
         applied = len(d.applied)
+        # The result dialog is opaque: the queue under it is re-read (its snapshot applied)
+        # but not drawn until the dialog closes. Textual does not hand a screen under a
+        # dialog its widgets' repaints, so waiting for them there could wait forever (it
+        # did, in one run of three). The queue is seen repainted after Esc.
         t_done = await probe.key(
             "y",
             lambda s: (
@@ -993,13 +997,23 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
                 and screen_settled(s)
                 and len(d.applied) > applied
                 and d.applied[-1].keep
-                and d.settled()
             ),
             timeout=24 * 3600,  # the parent stops a run that takes too long
         )
-        total = t_marked + t_confirm + t_done
         outcome = app.screen.outcome
         done = len(outcome.ids(status_changes.Result.DONE))
+        # Back on top, Textual repaints the queue screen whole; the flags its widgets got
+        # while under the dialog stay set until they are refreshed again, so here "repainted"
+        # is the screen's own state, on the first frame it draws.
+        t_close = await probe.key(
+            "escape",
+            lambda s: (
+                s is d.screen
+                and not (s._repaint_required or s._repaint_regions or s._layout_required)
+                and not app._animator._animations
+            ),
+        )
+        total = t_marked + t_confirm + t_done + t_close
         await probe.settle()
         everything = probe.last_frame - begin  # the counts too, if they come after the rows
         left = view.total
@@ -1014,6 +1028,7 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
         "mark_s": t_marked.wall,
         "confirm_s": t_confirm.wall,
         "complete_s": t_done.wall,
+        "close_s": t_close.wall,
         "inner_s": inner,
     }
 
@@ -1335,7 +1350,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
 
     bulk_filter, bulk_count = choose_bulk_filter(path, args.bulk)
     bulk = Row(
-        f"bulk: ctrl+a, c, y on {bulk_count:,} orders -> queue repainted",
+        f"bulk: ctrl+a, c, y, Esc on {bulk_count:,} orders -> queue repainted",
         "s",
         TARGET_BULK_S,
         limit=args.bulk_limit,
@@ -1345,6 +1360,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
         "mark_s": Row("  ctrl+a (mark all matching) -> repainted", "s"),
         "confirm_s": Row("  c (preview) -> confirmation painted", "s"),
         "complete_s": Row("  y (bulk_complete, reload) -> outcome over the queue", "s"),
+        "close_s": Row("  Esc (close the outcome) -> queue repainted", "s"),
     }
     inner_rows = {
         "matching_ids": Row("    in queue.matching_ids", "s"),
