@@ -640,6 +640,8 @@ async def test_the_result_goes_up_over_a_queue_with_its_new_counts(
         assert isinstance(app.screen, BatchOutcomeScreen)
         assert seen == [(4, seen[0][1])]
         assert seen[0][1].startswith("0 marked / 4 shown / 4 open"), seen
+
+
 async def test_complete_one_unmarked_row_needs_no_confirmation(db: Database) -> None:
     o = mixed_orders(db)
     app = _app(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from test_dashboard import _app, jump, mixed_orders, settle, statuses
 from textual.pilot import Pilot
 
 from wo_tui.app import WoTuiApp
@@ -12,8 +13,6 @@ from wo_tui.core.db import Database
 from wo_tui.screens.confirm import ConfirmBulkScreen
 from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.widgets.key_bar import KeyBar
-
-from test_dashboard import _app, jump, mixed_orders, settle, statuses
 
 
 def bar_text(app: WoTuiApp) -> str:
@@ -73,7 +72,7 @@ async def test_at_80_columns_keys_that_do_not_fit_are_left_out_whole(db: Databas
         every = descriptions(app)
         assert 3 <= len(left.split("  ")) < len(every), text
         for part in left.split("  "):
-            key, _, description = part.partition(" ")
+            _key, _, description = part.partition(" ")
             assert description in every, f"{part!r} is cut: {text!r}"
 
 
