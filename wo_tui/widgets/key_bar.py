@@ -18,19 +18,11 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
 PALETTE_SEPARATOR = "▏"
-
-
-class KeySpan(NamedTuple):
-    """Where one key is drawn on the line (columns start..end) and what pressing it sends."""
-
-    start: int
-    end: int
-    key: str
-    enabled: bool
 
 
 class KeyItem(NamedTuple):
@@ -40,6 +32,14 @@ class KeyItem(NamedTuple):
     display: str
     description: str
     enabled: bool
+
+
+class KeySpan(NamedTuple):
+    """Where one key is drawn on the line: columns start..end."""
+
+    start: int
+    end: int
+    item: KeyItem
 
 
 class KeyBar(Widget):
@@ -93,19 +93,17 @@ class KeyBar(Widget):
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            shown.append(
-                KeyItem(binding.key, app.get_key_display(binding), binding.description, enabled)
-            )
+            shown.append(self._item(binding, enabled))
         palette: KeyItem | None = None
         if app.ENABLE_COMMAND_PALETTE:
             found = active.get(app.COMMAND_PALETTE_BINDING)
             if found is not None:
-                _node, binding, enabled, _tooltip = found
-                palette = KeyItem(
-                    binding.key, app.get_key_display(binding), binding.description, enabled
-                )
+                palette = self._item(found.binding, found.enabled)
                 shown = [item for item in shown if item.key != palette.key]
         return shown, palette
+
+    def _item(self, binding: Binding, enabled: bool) -> KeyItem:
+        return KeyItem(binding.key, self.app.get_key_display(binding), binding.description, enabled)
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
@@ -130,14 +128,14 @@ class KeyBar(Widget):
                 f"{item.description} ",
                 description_style if item.enabled else description_style + dim,
             )
-            spans.append(KeySpan(start, line.cell_len, item.key, item.enabled))
+            spans.append(KeySpan(start, line.cell_len, item))
         if palette is not None and room >= 0:
             line.append(" " * (room - line.cell_len))
             line.append(PALETTE_SEPARATOR, separator_style)
             start = line.cell_len
             line.append(palette.display, key_style)
             line.append(f" {palette.description}", description_style)
-            spans.append(KeySpan(start, line.cell_len, palette.key, palette.enabled))
+            spans.append(KeySpan(start, line.cell_len, palette))
         self._spans = spans
         return line
 
@@ -153,7 +151,7 @@ class KeyBar(Widget):
         if span is None:
             return
         event.stop()
-        if span.enabled:
-            self.app.simulate_key(span.key)
+        if span.item.enabled:
+            self.app.simulate_key(span.item.key)
         else:
             self.app.bell()
