@@ -422,14 +422,26 @@ def widget_settled(widget: Any) -> bool:
     """No repaint, layout or scroll of `widget` is pending: whatever it was asked to show has
     been taken by the compositor (a widget the compositor does not show never takes its dirty
     regions, so it is not waited for)."""
-    if widget not in widget.screen._compositor.visible_widgets:
+    screen = widget.screen
+    if widget not in screen._compositor.visible_widgets:
         return True
-    return not (
-        widget._repaint_required
-        or widget._repaint_regions
-        or widget._layout_required
-        or widget._scroll_required
-    )
+    if widget._repaint_required or widget._layout_required or widget._scroll_required:
+        return False
+    return not (widget._repaint_regions and repaint_on_its_way(screen, widget))
+
+
+def repaint_on_its_way(screen: Any, widget: Any) -> bool:
+    """The screen has the widget's repaint to draw: queued (an Update message) or taken
+    (among its dirty widgets). A widget's dirty regions alone do not say so: Textual drops
+    the Update of a widget that asked for a repaint while its screen was being laid out
+    whole (that layout drew it), and leaves its regions set until its next repaint. Waiting
+    for those never ended (5 bulk runs of 12, 19:40)."""
+    from textual.messages import Update
+
+    if widget in screen._dirty_widgets:
+        return True
+    queued = screen._message_queue.values  # the deque of textual._queue.Queue
+    return any(isinstance(m, Update) and m.widget is widget for m in queued)
 
 
 def screen_settled(screen: Any) -> bool:
@@ -485,15 +497,36 @@ class FrameProbe:
         """Wait until no worker runs, nothing is left to draw and no frame came for SETTLE_S;
         returns the time from the last timed key to the last frame: when everything the key
         caused (e.g. counts read after the rows) had been painted."""
+        began = time.perf_counter()
         while True:
             frames = self.frames
             await asyncio.sleep(SETTLE_S)
             busy = any(not w.is_finished for w in self.app.workers)
             drawn = screen_settled(self.app.screen)
+            if time.perf_counter() - began > STEP_TIMEOUT_S:
+                raise TimeoutError(f"never settled: {self.state()}")
             if self.frames == frames and drawn and not busy and not self.waiters:
                 # No frame since the key (a refresh that found nothing new draws none):
                 # nothing was left to paint after the key's own work, 0 here.
                 return max(self.last_frame - self.start, Lap(0.0, 0.0))
+
+    def state(self) -> str:
+        """What is still pending, for a step that never ends."""
+        screen = self.app.screen
+        pending = [
+            f"{type(w).__name__}#{w.id} (repaint, regions, layout, scroll) "
+            f"{w._repaint_required, list(w._repaint_regions), w._layout_required}, "
+            f"{w._scroll_required})"
+            for w in screen.walk_children()
+            if not widget_settled(w)
+        ]
+        flags = (screen._repaint_required, bool(screen._repaint_regions), screen._layout_required)
+        workers = [w.name for w in self.app.workers if not w.is_finished]
+        return (
+            f"screen {type(screen).__name__} (repaint, regions, layout) {flags}; "
+            f"widgets not drawn {pending}; workers {workers}; "
+            f"{len(self.waiters)} waiters; {self.frames} frames"
+        )
 
     def post_key(self, key: str) -> None:
         """Post a key as the terminal driver would (what `Pilot.press` does, minus its sleeps)."""
@@ -511,7 +544,10 @@ class FrameProbe:
         future = self.expect(done)
         self.start = Lap.now()
         self.post_key(key)
-        return await asyncio.wait_for(future, timeout) - self.start
+        try:
+            return await asyncio.wait_for(future, timeout) - self.start
+        except TimeoutError:
+            raise TimeoutError(f"key {key!r}: no frame showed it done; {self.state()}") from None
 
     async def call(self, action: Callable[[], Any], done: Callable[[Any], bool]) -> Lap:
         """Wall and CPU seconds from calling `action` until the first frame where `done`."""
@@ -936,8 +972,10 @@ async def table_keystrokes(
     }
 
 
-async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
-    """Section 4: ctrl+a, c, y, Esc on the queue filtered by `flt`; seconds of each step."""
+async def wo_bulk(db_path: Path, config: Path, flt: str, limit_s: float) -> dict[str, Any]:
+    """Section 4: ctrl+a, c, y, Esc on the queue filtered by `flt`; seconds of each step. A
+    step still waiting near `limit_s` (when the parent stops the run) reports what it waits
+    for on stderr."""
     from wo_tui.core import queue, status_changes
     from wo_tui.screens.confirm import ConfirmBulkScreen
     from wo_tui.screens.dashboard import DashboardScreen
@@ -998,7 +1036,7 @@ async def wo_bulk(db_path: Path, config: Path, flt: str) -> dict[str, Any]:
                 and len(d.applied) > applied
                 and d.applied[-1].keep
             ),
-            timeout=24 * 3600,  # the parent stops a run that takes too long
+            timeout=0.9 * limit_s,
         )
         outcome = app.screen.outcome
         done = len(outcome.ids(status_changes.Result.DONE))
@@ -1043,7 +1081,7 @@ def child_main(args: argparse.Namespace) -> int:
             table_keystrokes(Path(args.script), db, args.limit, args.reps, args.budget)
         )
     elif args.child == "bulk-wo":
-        result = asyncio.run(wo_bulk(db, config, args.filter))
+        result = asyncio.run(wo_bulk(db, config, args.filter, args.bulk_limit))
     else:
         raise SystemExit(f"unknown child {args.child}")
     package = sys.modules.get("wo_tui")
@@ -1061,7 +1099,8 @@ def shown_reps(result: dict[str, Any]) -> str:
 
 
 def run_child(kind: str, *extra: str, timeout: float | None = None) -> dict[str, Any] | None:
-    """Run one measurement in a child process; None if it was stopped after `timeout` s."""
+    """Run one measurement in a child process; None if it failed or was stopped after
+    `timeout` s."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, *extra]
     try:
         done = subprocess.run(
@@ -1077,7 +1116,8 @@ def run_child(kind: str, *extra: str, timeout: float | None = None) -> dict[str,
         log(f"  child {kind} stopped after {timeout:g} s")
         return None
     if done.returncode != 0:
-        raise RuntimeError(f"child {kind} failed with status {done.returncode}")
+        log(f"  child {kind} failed with status {done.returncode} (its error is above)")
+        return None
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -1308,7 +1348,8 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
         for run in range(args.runs):
             log(f"keystrokes: run {run + 1}/{args.runs}: wo-tui")
             result = run_child("keys-wo", "--child-db", str(path), "--config", str(config), *common)
-            assert result is not None
+            if result is None:
+                raise SystemExit("the keystroke run failed: its error is above")
             wo_results.append(result)
             log(f"  {result['package']}: {json.dumps(shown_ms(result))}")
             log(f"keystrokes: run {run + 1}/{args.runs}: DataTable with {limit:,} rows")
@@ -1322,7 +1363,8 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
                 str(limit),
                 *common,
             )
-            assert base is not None
+            if base is None:
+                raise SystemExit("the DataTable keystroke run failed: its error is above")
             table_results.append(base)
             log(f"  {json.dumps(shown_ms(base))}")
         for op, row in key_rows.items():
@@ -1381,6 +1423,8 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
                 str(config),
                 "--filter",
                 bulk_filter,
+                "--bulk-limit",
+                str(args.bulk_limit),
                 timeout=args.bulk_limit,
             )
             remove_database(copy)
