@@ -257,11 +257,16 @@ def _guarded_update(
 ) -> list[LockedOrder]:
     """Change the eligible orders with one guarded statement per group of orders that get
     the same values and were read at the same version: `UPDATE ... WHERE id IN (<ids>) AND
-    version = :v AND status IN (<allowed>) RETURNING id`. The version is the lost-update
-    guard, the status list the state machine; a batch has a handful of distinct versions,
-    and a plain `version = :v` costs SQLite nothing where matching (id, version) pairs
-    against a set cost a quarter of the statement. Returns the orders that really changed
-    (as they were read)."""
+    version = :v AND status IN (<allowed>)`. The version is the lost-update guard, the
+    status list the state machine; a batch has a handful of distinct versions, and a plain
+    `version = :v` costs SQLite nothing where matching (id, version) pairs against a set
+    cost a quarter of the statement. Returns the orders that really changed (as they were
+    read).
+
+    The rows were read under the write lock, so the guard holds for every one of them and
+    the statement's row count says so; only when it falls short are the changed rows looked
+    up. (`RETURNING id` would say which rows changed in every batch, but SQLite runs it as a
+    trigger program per row: 13,000 instructions an order, 11% of a 10,000-order batch.)"""
     per_type: dict[str, tuple[tuple[str, Any], ...]] = {}
     groups: dict[tuple[int, tuple[tuple[str, Any], ...]], list[LockedOrder]] = defaultdict(list)
     for row in eligible:
@@ -270,15 +275,13 @@ def _guarded_update(
             values = per_type[row.type_code] = tuple(sorted(changes(row).items()))
         groups[row.version, values].append(row)
     allowed = [s.value for s in allowed_from(target)]
+    order = work_orders.c
     done: list[LockedOrder] = []
     for (version, values), members in groups.items():
+        ids = id_set(conn, [r.id for r in members])
         statement = (
             update(work_orders)
-            .where(
-                work_orders.c.id.in_(id_set(conn, [r.id for r in members])),
-                work_orders.c.version == version,
-                work_orders.c.status.in_(allowed),
-            )
+            .where(order.id.in_(ids), order.version == version, order.status.in_(allowed))
             .values(
                 {
                     **dict(values),
@@ -288,14 +291,22 @@ def _guarded_update(
                     "updated_by": ctx.operator,
                 }
             )
-            .returning(work_orders.c.id)
         )
-        changed = set(conn.execute(statement).scalars().all())
-        done.extend(
-            members
-            if len(changed) == len(members)
-            else [row for row in members if row.id in changed]
+        if conn.execute(statement).rowcount == len(members):
+            done.extend(members)
+            continue
+        changed = set(
+            conn.execute(
+                select(order.id).where(
+                    order.id.in_(ids),
+                    order.version == version + 1,
+                    order.status == target.value,
+                    order.updated_at == now,
+                    order.updated_by == ctx.operator,
+                )
+            ).scalars()
         )
+        done.extend(row for row in members if row.id in changed)
     return done
 
 
