@@ -250,6 +250,17 @@ def test_sqlite_runs_in_wal_with_a_busy_timeout(db: Database) -> None:
 
 
 @sqlite_only
+def test_sqlite_keeps_statement_journals_in_memory(db: Database) -> None:
+    """temp_store=MEMORY on every connection: a multi-row UPDATE inside a transaction keeps
+    the pages it changes in a statement journal, which SQLite otherwise writes to a file in
+    /var/tmp one page per call (40,000 calls for a 10,000-order bulk complete)."""
+    with db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+    with db.write() as conn:
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+
+
+@sqlite_only
 def test_sqlite_writes_begin_immediate_and_reads_deferred(db: Database) -> None:
     statements: list[str] = []
 

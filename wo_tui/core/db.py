@@ -216,6 +216,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # SQLite's default 2 MB page cache thrashes on a 100k-order queue.
         cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+        # Statement journals (the pages a statement changes, kept until it ends so that it
+        # can be undone alone inside a longer transaction) and temporary tables stay in
+        # memory: in a file they were written with one `pwrite` per page (40,000 calls for
+        # a 10,000-order bulk action, more than the WAL itself).
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
