@@ -3,7 +3,7 @@ orders left the queue."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from wo_tui.core.context import Context
 from wo_tui.core.models import work_orders
@@ -62,3 +62,38 @@ def test_a_refresh_of_a_filter_that_now_matches_nothing_is_empty(ctx: Context) -
     assert view.rows == [] and view.total == 0
     assert not view.has_after and not view.has_before
     assert isinstance(view.filter, QueueFilter)
+
+
+def test_a_jump_to_an_end_reads_one_window_and_the_next_refresh_puts_the_position_right(
+    ctx: Context,
+) -> None:
+    """G and g read the window only (the count of the whole queue cost a third of the key):
+    the position at the end comes from the total of the last read, and a refresh corrects it
+    when orders came in meanwhile."""
+    seed_orders(ctx, 200, seed=13)
+    view = QueueView(ctx.db, ctx.today, height=10)
+    view.apply(view.read(view.snapshot_request(keep=False)))
+    statements: list[str] = []
+
+    def capture(_c: object, _cur: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(ctx.db.engine, "before_cursor_execute", capture)
+    try:
+        view.load_end()
+        view.load_start()
+        view.load_end()
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", capture)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 3
+    assert not any("count(" in s.lower() for s in statements)
+    ids = queue_ids(ctx)
+    assert view.current_id == ids[-1] and view.position == len(ids) - 1
+
+    seed_orders(ctx, 20, seed=14)  # others add orders: some sort before the view
+    view.apply(view.read(view.snapshot_request(keep=True)))
+
+    now = queue_ids(ctx)
+    assert view.total == len(now)
+    assert view.current_id == ids[-1]
+    assert view.position == now.index(ids[-1])
