@@ -69,10 +69,15 @@ class QueueView:
             conn, self.filter, self.sort, self.today(), limit=self.height, **where
         )
 
-    def load_start(self) -> None:
-        """Show the first rows of the queue."""
+    def load_start(self, *, recount: bool = False) -> None:
+        """Show the first rows of the queue. `recount` also counts what the filter matches
+        (after a new filter); g keeps the total of the last read."""
         with self.db.read() as conn:
             window = self._fetch(conn)
+            if recount:
+                self.total = queue.count_matching(conn, self.filter, self.today())
+        if not window.has_after:
+            self.total = len(window.rows)
         self._replace(window, first_index=0, cursor=0)
 
     def load_end(self) -> None:

@@ -74,7 +74,7 @@ class AllOrdersScreen(QueueActions, Screen[None]):
         box.border_subtitle = ""
         self.query_text = text
         self.view.filter = flt
-        self.view.load_start()
+        self.view.load_start(recount=True)
         self.table.refresh()
         self.show_status()
         return True
