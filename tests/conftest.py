@@ -7,11 +7,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from wo_tui.core import schema
@@ -22,6 +24,21 @@ from wo_tui.core.db import Database, connect, sqlite_url_for
 PG_URL = os.environ.get("WO_TUI_TEST_DATABASE_URL", "")
 NOW = datetime(2026, 11, 26, 9, 30, 0)
 """The fixed clock of the tests: Thursday 26 November 2026, 09:30 UTC."""
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Every (statement, parameters) the engine sends while the block runs."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+        sent.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
 
 
 def pytest_report_header() -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Index, event, inspect, select, text, update
+from sqlalchemy import Column, Index, inspect, select, text, update
 
 from wo_tui.core import schema
 from wo_tui.core.clock import fixed_clock
@@ -25,7 +25,7 @@ from wo_tui.core.orders import add_note, assign
 from wo_tui.core.seed import seed_events, seed_orders
 from wo_tui.core.status_changes import bulk_cancel, bulk_complete, reopen
 
-from conftest import NOW, PG_URL
+from conftest import NOW, PG_URL, statements_sent
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -262,19 +262,12 @@ def test_sqlite_keeps_statement_journals_in_memory(db: Database) -> None:
 
 @sqlite_only
 def test_sqlite_writes_begin_immediate_and_reads_deferred(db: Database) -> None:
-    statements: list[str] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        statements.append(statement.strip().upper())
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
+    with statements_sent(db.engine) as sent:
         with db.write() as conn:
             conn.execute(select(work_orders.c.id)).all()
         with db.read() as conn:
             conn.execute(select(work_orders.c.id)).all()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    statements = [statement.strip().upper() for statement, _ in sent]
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 
 from wo_tui.core import queue, schema
 from wo_tui.core.clock import fixed_clock
@@ -25,7 +25,7 @@ from wo_tui.core.queue import SORT_KEYS, QueueFilter, QueueRow, SortOrder, parse
 from wo_tui.core.seed import seed_orders
 from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
 
-from conftest import NOW, PG_URL, drop_postgres_database, new_postgres_database
+from conftest import NOW, PG_URL, drop_postgres_database, new_postgres_database, statements_sent
 
 # SQLAlchemy deprecations (e.g. an empty and_()) become errors here: they break on upgrade.
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SADeprecationWarning")
@@ -452,19 +452,9 @@ def test_bucket_counts_equal_python_counts(data: QueueData) -> None:
 
 def _plans(data: QueueData, action: Any) -> list[str]:
     """Run `action(conn)` and return the EXPLAIN QUERY PLAN of every SELECT it issued."""
-    engine = data.ctx.db.engine
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with data.ctx.db.read() as conn:
-            action(conn)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with statements_sent(data.ctx.db.engine) as sent, data.ctx.db.read() as conn:
+        action(conn)
+    seen = [(s, p) for s, p in sent if s.lstrip().upper().startswith("SELECT")]
     plans = []
     with data.ctx.db.read() as conn:
         for statement, params in seen:

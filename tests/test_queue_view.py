@@ -3,7 +3,7 @@ orders left the queue."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from wo_tui.core.context import Context
 from wo_tui.core.models import work_orders
@@ -11,6 +11,8 @@ from wo_tui.core.queue import QueueFilter, SortOrder, parse_filter
 from wo_tui.core.seed import seed_orders
 from wo_tui.core.status_changes import bulk_complete
 from wo_tui.queue_view import QueueView
+
+from conftest import statements_sent
 
 OPEN = ("NEW", "SETUP", "SENT", "ON_HOLD")
 
@@ -73,18 +75,11 @@ def test_a_jump_to_an_end_reads_one_window_and_the_next_refresh_puts_the_positio
     seed_orders(ctx, 200, seed=13)
     view = QueueView(ctx.db, ctx.today, height=10)
     view.apply(view.read(view.snapshot_request(keep=False)))
-    statements: list[str] = []
-
-    def capture(_c: object, _cur: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    event.listen(ctx.db.engine, "before_cursor_execute", capture)
-    try:
+    with statements_sent(ctx.db.engine) as sent:
         view.load_end()
         view.load_start()
         view.load_end()
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", capture)
+    statements = [statement for statement, _ in sent]
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 3
     assert not any("count(" in s.lower() for s in statements)
     ids = queue_ids(ctx)
