@@ -444,12 +444,17 @@ def repaint_on_its_way(screen: Any, widget: Any) -> bool:
     return any(isinstance(m, Update) and m.widget is widget for m in queued)
 
 
-def screen_settled(screen: Any) -> bool:
-    """`widget_settled` for every widget on the screen, and no repaint of the screen itself
-    pending (its `_layout_required` is still set while the layout it asked for is drawn)."""
-    return not (screen._repaint_required or screen._repaint_regions) and all(
-        widget_settled(w) for w in screen.walk_children()
+def screen_repainted(screen: Any, *, layout: bool = False) -> bool:
+    """No repaint of the screen itself pending (and, with `layout`, no layout: a screen's
+    `_layout_required` is still set while the layout it asked for is drawn)."""
+    return not (
+        screen._repaint_required or screen._repaint_regions or (layout and screen._layout_required)
     )
+
+
+def screen_settled(screen: Any) -> bool:
+    """`widget_settled` for every widget on the screen, and `screen_repainted`."""
+    return screen_repainted(screen) and all(widget_settled(w) for w in screen.walk_children())
 
 
 class FrameProbe:
@@ -513,17 +518,22 @@ class FrameProbe:
     def state(self) -> str:
         """What is still pending, for a step that never ends."""
         screen = self.app.screen
+
+        def flags(w: Any) -> str:
+            regions = list(w._repaint_regions)
+            return (
+                f"repaint={w._repaint_required} regions={regions} "
+                f"layout={w._layout_required} scroll={w._scroll_required}"
+            )
+
         pending = [
-            f"{type(w).__name__}#{w.id} (repaint, regions, layout, scroll) "
-            f"{w._repaint_required, list(w._repaint_regions), w._layout_required}, "
-            f"{w._scroll_required})"
+            f"{type(w).__name__}#{w.id} ({flags(w)})"
             for w in screen.walk_children()
             if not widget_settled(w)
         ]
-        flags = (screen._repaint_required, bool(screen._repaint_regions), screen._layout_required)
         workers = [w.name for w in self.app.workers if not w.is_finished]
         return (
-            f"screen {type(screen).__name__} (repaint, regions, layout) {flags}; "
+            f"screen {type(screen).__name__} ({flags(screen)}); "
             f"widgets not drawn {pending}; workers {workers}; "
             f"{len(self.waiters)} waiters; {self.frames} frames"
         )
@@ -1046,9 +1056,7 @@ async def wo_bulk(db_path: Path, config: Path, flt: str, limit_s: float) -> dict
         t_close = await probe.key(
             "escape",
             lambda s: (
-                s is d.screen
-                and not (s._repaint_required or s._repaint_regions or s._layout_required)
-                and not app._animator._animations
+                s is d.screen and screen_repainted(s, layout=True) and not app._animator._animations
             ),
         )
         total = t_marked + t_confirm + t_done + t_close
