@@ -74,10 +74,10 @@ class QueueView:
         (after a new filter); g keeps the total of the last read."""
         with self.db.read() as conn:
             window = self._fetch(conn)
-            if recount:
+            if not window.has_after:
+                self.total = len(window.rows)
+            elif recount:
                 self.total = queue.count_matching(conn, self.filter, self.today())
-        if not window.has_after:
-            self.total = len(window.rows)
         self._replace(window, first_index=0, cursor=0)
 
     def load_end(self) -> None:
