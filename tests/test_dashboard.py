@@ -1336,6 +1336,85 @@ async def test_keymap_moves_complete_to_f9(db: Database) -> None:
         assert "f9" in text_of(app, "#help-keys").lower()
 
 
+async def test_keymap_reaches_the_dialogs(db: Database) -> None:
+    """A dialog's keys are remapped like the screens': `y` no longer confirms, `j` does."""
+    o = mixed_orders(db)
+    app = _app(db, keymap={"confirm.yes": "j", "outcome.close": "z"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await mark(pilot, o["misc"], o["later"])
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmBulkScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmBulkScreen)
+        assert statuses(db, [o["misc"], o["later"]]) == {o["misc"]: "NEW", o["later"]: "NEW"}
+        await pilot.press("j")
+        await settle(pilot)
+        assert statuses(db, [o["misc"], o["later"]]) == {
+            o["misc"]: "COMPLETED",
+            o["later"]: "COMPLETED",
+        }
+        assert isinstance(app.screen, BatchOutcomeScreen)
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, BatchOutcomeScreen)
+        await pilot.press("z")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_no_animations_and_a_steady_text_cursor(db: Database) -> None:
+    """ux.md: nothing animates over a slow link; the filter's cursor does not blink."""
+    mixed_orders(db)
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.animation_level == "none"
+        await pilot.press("slash")
+        await settle(pilot)
+        line = app.focused
+        assert isinstance(line, Input)
+        assert line.cursor_blink is False
+
+
+def test_every_binding_of_every_screen_can_be_remapped() -> None:
+    """Each binding the app declares comes from the table in wo_tui/keys.py, so the config
+    knows its id (an unknown id is refused) and `[ui.keymap]` can move it."""
+    import importlib
+    import pkgutil
+
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    import wo_tui
+    from wo_tui.keys import ALL_BINDINGS
+
+    for info in pkgutil.walk_packages(wo_tui.__path__, "wo_tui."):
+        if ".migrations" not in info.name and not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    known = {b.id: b for b in ALL_BINDINGS}
+    declared = 0
+
+    def walk(cls: type) -> None:
+        nonlocal declared
+        for sub in cls.__subclasses__():
+            if sub.__module__.startswith("wo_tui."):
+                for binding in vars(sub).get("BINDINGS", ()):
+                    declared += 1
+                    assert isinstance(binding, Binding), (sub, binding)
+                    table = known.get(binding.id or "")
+                    assert table is not None, f"{sub.__name__}: {binding} has no id in keys.py"
+                    assert (binding.key, binding.action) == (table.keys, table.action), sub
+            walk(sub)
+
+    walk(DOMNode)
+    assert declared > len(known)
+    every = {b.id: "f12" for b in ALL_BINDINGS}
+    assert load_settings(None, environ={}, overrides={"ui": {"keymap": every}}).ui.keymap == every
+
+
 # -- untrusted text (reliability §14-15) -----------------------------------------------------
 PAYLOADS = [
     "[link=http://x]Bob",

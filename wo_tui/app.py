@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -43,6 +44,8 @@ class WoTuiApp(App[None]):
         self.settings = settings
         self.ctx = ctx
         self.set_keymap(dict(settings.ui.keymap))
+        # No animations (ux.md: slow SSH links): scrolling jumps, nothing fades or slides.
+        self.animation_level = "none"
 
     def on_mount(self) -> None:
         from wo_tui.screens.dashboard import DashboardScreen
@@ -62,6 +65,11 @@ class WoTuiApp(App[None]):
 
         self.background = BackgroundJobs(self)
         self.background.start()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A steady text cursor: a blinking one repaints twice a second over SSH."""
+        if hasattr(type(event.widget), "cursor_blink"):  # Input, TextArea (loaded lazily)
+            setattr(event.widget, "cursor_blink", False)  # noqa: B010
 
     def refresh_queue(self) -> None:
         """Read the dashboard's queue again now (it also refreshes itself)."""

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from functools import partial
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 from wo_tui.keys import ALL_BINDINGS
+
+
+def _binding_ids(screen: Screen[object]) -> set[str]:
+    """The ids of the bindings a screen declares (its own and its base classes')."""
+    return {
+        binding.id
+        for cls in type(screen).__mro__
+        for binding in vars(cls).get("BINDINGS", ())
+        if isinstance(binding, Binding) and binding.id
+    }
 
 
 class ActionsProvider(Provider):
@@ -14,18 +26,18 @@ class ActionsProvider(Provider):
     the palette was opened from (the detail's actions are not offered on the dashboard)."""
 
     def _actions(self) -> list[tuple[str, str, str]]:
+        on_screen = _binding_ids(self.screen)
         seen: set[str] = set()
         found = []
         for binding in ALL_BINDINGS:
             if binding.description in seen:
                 continue
-            action = binding.action if "." in binding.action else f"screen.{binding.action}"
             if binding.id.startswith("app."):
                 action = f"app.{binding.action}"
-            elif action.startswith("screen."):
-                name = action.removeprefix("screen.").split("(")[0]
-                if not hasattr(self.screen, f"action_{name}"):
-                    continue
+            elif binding.id in on_screen:
+                action = binding.action if "." in binding.action else f"screen.{binding.action}"
+            else:
+                continue
             seen.add(binding.description)
             found.append((binding.description, action, binding.keys.split(",")[0]))
         return found

@@ -109,8 +109,98 @@ ALL_ORDERS_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("all.back", "escape,q", "back", "Back"),
 )
 
-ALL_BINDINGS: tuple[KeyBinding, ...] = (
-    APP_BINDINGS + DASHBOARD_BINDINGS + DETAIL_BINDINGS + FORM_BINDINGS + ALL_ORDERS_BINDINGS
+# The lists of records (billing events, outbox, technicians) and their forms.
+RECORDS_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("records.close", "escape,q", "close", "Back"),
+    KeyBinding("records.refresh", "r", "reload", "Refresh"),
+)
+
+EVENTS_BINDINGS: tuple[KeyBinding, ...] = (
+    *RECORDS_BINDINGS,
+    KeyBinding("events.retry", "R", "retry", "Retry dead"),
+    KeyBinding("events.discard", "d", "discard", "Discard dead"),
+    KeyBinding("events.all", "a", "toggle_all", "All events"),
+)
+
+OUTBOX_BINDINGS: tuple[KeyBinding, ...] = (
+    *RECORDS_BINDINGS,
+    KeyBinding("outbox.preview", "p", "preview", "Preview"),
+    KeyBinding("outbox.resend", "R", "resend", "Resend"),
+    KeyBinding("outbox.failed", "f", "toggle_failed", "Failed only"),
+)
+
+PREVIEW_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("preview.close", "escape,q", "dismiss", "Back"),
+)
+
+ASSIGNEES_BINDINGS: tuple[KeyBinding, ...] = (
+    *RECORDS_BINDINGS,
+    KeyBinding("assignees.add", "n", "add", "Add"),
+    KeyBinding("assignees.edit", "e", "edit", "Edit"),
+    KeyBinding("assignees.active", "D", "toggle_active", "(De)activate"),
+)
+
+ASSIGNEE_FORM_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("assignee_form.back", "escape", "dismiss_none", "Back"),
+    KeyBinding("assignee_form.save", "ctrl+s", "save", "Save"),
+)
+
+# Dialogs.
+CONFIRM_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("confirm.yes", "y", "answer(True)", "Yes"),
+    KeyBinding("confirm.no", "n,escape", "answer(False)", "No"),
+)
+
+OUTCOME_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("outcome.close", "escape,enter,q", "dismiss", "Close"),
+)
+
+CANCEL_REASON_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("cancel_reason.back", "escape", "dismiss_none", "Back"),
+)
+
+PROMPT_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("prompt.back", "escape", "dismiss_none", "Back"),
+)
+
+DIALOG_BINDINGS: tuple[KeyBinding, ...] = (KeyBinding("dialog.back", "escape", "back", "Back"),)
+
+EXPORT_BINDINGS: tuple[KeyBinding, ...] = (KeyBinding("export.back", "escape", "back", "Back"),)
+
+CONFLICT_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("conflict.reload", "l", "answer('reload')", "Reload theirs"),
+    KeyBinding("conflict.reapply", "a", "answer('reapply')", "Re-apply mine"),
+    KeyBinding("conflict.back", "escape", "answer(None)", "Back to the form"),
+)
+
+HELP_BINDINGS: tuple[KeyBinding, ...] = (
+    KeyBinding("help.close", "escape,q,question_mark", "dismiss", "Close"),
+)
+
+SCREEN_BINDINGS: tuple[tuple[KeyBinding, ...], ...] = (
+    APP_BINDINGS,
+    DASHBOARD_BINDINGS,
+    DETAIL_BINDINGS,
+    FORM_BINDINGS,
+    ALL_ORDERS_BINDINGS,
+    EVENTS_BINDINGS,
+    OUTBOX_BINDINGS,
+    PREVIEW_BINDINGS,
+    ASSIGNEES_BINDINGS,
+    ASSIGNEE_FORM_BINDINGS,
+    CONFIRM_BINDINGS,
+    OUTCOME_BINDINGS,
+    CANCEL_REASON_BINDINGS,
+    PROMPT_BINDINGS,
+    DIALOG_BINDINGS,
+    EXPORT_BINDINGS,
+    CONFLICT_BINDINGS,
+    HELP_BINDINGS,
+)
+
+# Every binding once (the record lists share theirs).
+ALL_BINDINGS: tuple[KeyBinding, ...] = tuple(
+    {b.id: b for table in SCREEN_BINDINGS for b in table}.values()
 )
 
 BINDING_IDS: frozenset[str] = frozenset(b.id for b in ALL_BINDINGS)

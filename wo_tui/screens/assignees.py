@@ -7,15 +7,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import assignees
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.statuses import AssigneeKind
+from wo_tui.keys import ASSIGNEE_FORM_BINDINGS, ASSIGNEES_BINDINGS
 from wo_tui.screens.records import RecordsScreen
 
 KIND_LABELS = {
@@ -30,12 +31,7 @@ class AssigneesScreen(RecordsScreen):
     """Every assignee by name, active or not."""
 
     TITLE_TEXT = "Assignees — technicians and partner providers"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *RecordsScreen.BINDINGS,
-        Binding("n", "add", "Add", id="assignees.add"),
-        Binding("e", "edit", "Edit", id="assignees.edit"),
-        Binding("D", "toggle_active", "(De)activate", id="assignees.active"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(ASSIGNEES_BINDINGS)
     COLUMNS = ("name", "kind", "email", "phone", "active")
 
     def __init__(self) -> None:
@@ -102,10 +98,7 @@ class AssigneeFormScreen(ModalScreen[str | None]):
     saved until all are right."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss"]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss_none", "Back", id="assignee_form.back"),
-        Binding("ctrl+s", "save", "Save", id="assignee_form.save"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(ASSIGNEE_FORM_BINDINGS)
 
     def __init__(self, existing: dict[str, Any] | None) -> None:
         super().__init__()

@@ -5,23 +5,22 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.statuses import CancelReason
+from wo_tui.keys import CANCEL_REASON_BINDINGS
 
 
 class CancelReasonScreen(ModalScreen[tuple[CancelReason, str] | None]):
     """Pick a reason code with the arrows, type an optional note, Enter to go on."""
 
     CSS_PATH = styles_dir() / "dialogs.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss_none", "Back", id="cancel_reason.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(CANCEL_REASON_BINDINGS)
 
     def __init__(self, count: int) -> None:
         super().__init__()

@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.sanitize import clean_text
+from wo_tui.keys import CONFIRM_BINDINGS
 
 MAX_LISTED = 8
 
@@ -22,10 +23,7 @@ class ConfirmBulkScreen(ModalScreen[bool]):
     """Asks "Complete 48 orders; 2 will be skipped: ..." with No focused."""
 
     CSS_PATH = styles_dir() / "dialogs.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(CONFIRM_BINDINGS)
 
     def __init__(self, title: str, will_change: int, skipped: list[tuple[str, str]], note: str):
         super().__init__()

@@ -9,13 +9,14 @@ from typing import Any, ClassVar
 
 from sqlalchemy import RowMapping
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
+from wo_tui.keys import CONFLICT_BINDINGS
 from wo_tui.screens.detail_text import FIELD_NAMES, show
 
 
@@ -27,11 +28,7 @@ class ConflictScreen(ModalScreen[str | None]):
     """Answers 'reload', 'reapply' or None (back to the form, nothing saved)."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss", styles_dir() / "detail.tcss"]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "answer('reload')", "Reload theirs", id="conflict.reload"),
-        Binding("a", "answer('reapply')", "Re-apply mine", id="conflict.reapply"),
-        Binding("escape", "answer(None)", "Back to the form", id="conflict.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(CONFLICT_BINDINGS)
 
     def __init__(
         self,

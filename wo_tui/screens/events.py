@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 
+from wo_tui.app import bindings_for
 from wo_tui.core import events
 from wo_tui.core.numbers import format_number
 from wo_tui.core.statuses import EventStatus
+from wo_tui.keys import EVENTS_BINDINGS
 from wo_tui.screens.records import ROW_LIMIT, RecordsScreen
 
 SHOWN = (EventStatus.DEAD, EventStatus.PENDING)
@@ -20,12 +22,7 @@ class EventsScreen(RecordsScreen):
     """Pending and dead events, newest first; `a` shows every event."""
 
     TITLE_TEXT = "Billing events — pending and dead"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *RecordsScreen.BINDINGS,
-        Binding("R", "retry", "Retry dead", id="events.retry"),
-        Binding("d", "discard", "Discard dead", id="events.discard"),
-        Binding("a", "toggle_all", "All events", id="events.all"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(EVENTS_BINDINGS)
     COLUMNS = (
         "id",
         "status",

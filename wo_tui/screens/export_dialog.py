@@ -5,24 +5,23 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.export import format_for
+from wo_tui.keys import EXPORT_BINDINGS
 
 
 class ExportScreen(ModalScreen[str | None]):
     """A path ending in .csv or .json; Enter exports, Esc goes back."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss", styles_dir() / "detail.tcss"]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="export.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(EXPORT_BINDINGS)
 
     def __init__(self, count: int, suggested: str = "orders.csv") -> None:
         super().__init__()

@@ -5,22 +5,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
+from wo_tui.keys import HELP_BINDINGS
 
 
 class HelpScreen(ModalScreen[None]):
     """Lists every binding (with the keys in force after the user's keymap)."""
 
     CSS_PATH = styles_dir() / "help.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(HELP_BINDINGS)
 
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()

@@ -8,16 +8,17 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import outbox
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import EmailStatus
+from wo_tui.keys import OUTBOX_BINDINGS, PREVIEW_BINDINGS
 from wo_tui.screens.records import ROW_LIMIT, RecordsScreen
 
 KIND_LABELS = {
@@ -47,12 +48,7 @@ class OutboxScreen(RecordsScreen):
     """Every email, newest first; `f` shows only the failed ones."""
 
     TITLE_TEXT = "Outbox — emails to technicians and partners"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *RecordsScreen.BINDINGS,
-        Binding("p", "preview", "Preview", id="outbox.preview"),
-        Binding("R", "resend", "Resend", id="outbox.resend"),
-        Binding("f", "toggle_failed", "Failed only", id="outbox.failed"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(OUTBOX_BINDINGS)
     COLUMNS = ("id", "order", "email", "to", "state", "tries", "last reply")
 
     def __init__(self, *, failed_only: bool = False) -> None:
@@ -131,9 +127,7 @@ class EmailPreviewScreen(ModalScreen[None]):
     """One email as text; Esc or q closes it."""
 
     CSS_PATH: ClassVar = [styles_dir() / "records.tcss"]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "dismiss", "Back", id="preview.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(PREVIEW_BINDINGS)
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()

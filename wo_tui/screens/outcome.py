@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.status_changes import BatchResult, Result
+from wo_tui.keys import OUTCOME_BINDINGS
 from wo_tui.widgets.outcome_list import OutcomeList
 
 
@@ -21,9 +22,7 @@ class BatchOutcomeScreen(ModalScreen[None]):
     """The per-order result of the last bulk action; `u` on the dashboard undoes it."""
 
     CSS_PATH = styles_dir() / "dialogs.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter,q", "dismiss", "Close", id="outcome.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(OUTCOME_BINDINGS)
     AUTO_FOCUS = "#dialog-list"  # the arrows and page keys scroll the list
 
     def __init__(self, batch: BatchResult) -> None:

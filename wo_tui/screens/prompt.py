@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
+from wo_tui.keys import PROMPT_BINDINGS
 
 
 class TextPromptScreen(ModalScreen[str | None]):
     """A question, one input line, and an error line when a required answer is empty."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss"]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss_none", "Back", id="prompt.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(PROMPT_BINDINGS)
 
     def __init__(self, question: str, *, placeholder: str = "", required: bool = True) -> None:
         super().__init__()

@@ -10,14 +10,15 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.context import Context
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.sanitize import clean_text
+from wo_tui.keys import RECORDS_BINDINGS
 from wo_tui.widgets.key_bar import KeyBar
 
 ROW_LIMIT = 500
@@ -39,10 +40,7 @@ class RecordsScreen(Screen[None]):
     """A title, a table with a row cursor, a detail line for the cursor row, a status line."""
 
     CSS_PATH: ClassVar = [styles_dir() / "records.tcss"]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back", id="records.close"),
-        Binding("r", "reload", "Refresh", id="records.refresh"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings_for(RECORDS_BINDINGS)
     TITLE_TEXT = ""
     COLUMNS: Sequence[str] = ()
 

@@ -9,14 +9,14 @@ from decimal import Decimal
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from wo_tui.app import styles_dir
+from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.assignees import list_assignees
 from wo_tui.core.dates import describe_date, parse_date
 from wo_tui.core.detail import OrderDetail, PreviousReading
@@ -24,8 +24,9 @@ from wo_tui.core.errors import InvalidInput
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.status_changes import parse_reading
 from wo_tui.core.statuses import Outcome
+from wo_tui.keys import DIALOG_BINDINGS
 
-BACK: list[BindingType] = [Binding("escape", "back", "Back", id="dialog.back")]
+BACK: list[BindingType] = bindings_for(DIALOG_BINDINGS)
 
 
 class TextPromptScreen(ModalScreen[str | None]):
