@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -40,7 +41,9 @@ class WoTuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(APP_BINDINGS)
 
     def __init__(self, settings: Settings, ctx: Context) -> None:
-        super().__init__()
+        # NO_COLOR: Textual's own filter draws in greys (still colour codes); with native
+        # ANSI colours it uses the filter that writes none, only bold, reverse and so on.
+        super().__init__(ansi_color=True if os.environ.get("NO_COLOR") is not None else None)
         self.settings = settings
         self.ctx = ctx
         self.set_keymap(dict(settings.ui.keymap))

@@ -109,6 +109,12 @@ def cmd_demo(runtime: Runtime, args: argparse.Namespace) -> int:
     """Create a demo database (orders, technicians, pending events) and open the app."""
     from wo_tui.core.seed import seed_events, seed_orders
 
+    if args.orders < 1:
+        raise CommandError(f"--orders must be 1 or more (got {args.orders})")
+    if getattr(args, "db", None):
+        raise CommandError(
+            "the demo makes its own SQLite database; leave out --db (--keep PATH keeps it)"
+        )
     with tempfile.TemporaryDirectory(prefix="wo-tui-demo-") as scratch:
         path = Path(args.keep).expanduser() if args.keep else Path(scratch) / "demo.db"
         if args.keep and path.exists():
@@ -116,7 +122,7 @@ def cmd_demo(runtime: Runtime, args: argparse.Namespace) -> int:
         runtime.db_url = str(path)
         runtime._settings = None
         ctx = runtime.context()
-        seed_orders(ctx, max(args.orders, 0), seed=7)
+        seed_orders(ctx, args.orders, seed=7)
         seed_events(ctx, 12, seed=7)
         cmd_app(runtime, args)
         runtime.close()

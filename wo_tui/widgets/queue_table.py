@@ -154,6 +154,8 @@ class QueueTable(Widget, can_focus=True):
     QueueTable > .queue-table--marked { text-style: bold; color: $warning; }
     QueueTable > .queue-table--overdue { color: $error; text-style: bold; }
     QueueTable > .queue-table--fresh { background: $success 30%; }
+    QueueTable:nocolor > .queue-table--cursor { text-style: reverse; }
+    QueueTable:nocolor > .queue-table--fresh { text-style: italic; }
     """
 
     def __init__(self, view: QueueView, today: date, *, id: str | None = None) -> None:
