@@ -25,8 +25,19 @@ class ActionsProvider(Provider):
     """Offers each binding's action by its description: the app's, and those of the screen
     the palette was opened from (the detail's actions are not offered on the dashboard)."""
 
+    def _keys_in_force(self) -> dict[str, str]:
+        """Binding id -> the key that runs it now (after the config's keymap), as the help
+        screen shows it."""
+        shown: dict[str, str] = {}
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            if binding.id and binding.id not in shown:
+                shown[binding.id] = self.app.get_key_display(binding)
+        return shown
+
     def _actions(self) -> list[tuple[str, str, str]]:
         on_screen = _binding_ids(self.screen)
+        keys = self._keys_in_force()
         seen: set[str] = set()
         found = []
         for binding in ALL_BINDINGS:
@@ -39,7 +50,8 @@ class ActionsProvider(Provider):
             else:
                 continue
             seen.add(binding.description)
-            found.append((binding.description, action, binding.keys.split(",")[0]))
+            key = keys.get(binding.id) or binding.keys.split(",")[0]
+            found.append((binding.description, action, key))
         return found
 
     async def discover(self) -> Hits:

@@ -9,6 +9,7 @@ expanding IN parameters stop SQLite from matching a partial index).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
@@ -34,7 +35,7 @@ from wo_tui.core.models import (
     work_orders,
 )
 from wo_tui.core.numbers import MAX_ORDER_ID, format_number
-from wo_tui.core.sql import contains_any_case
+from wo_tui.core.sql import contains_any_case, id_set
 from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
 
 Bucket = Literal["all", "new", "setup", "sent", "on_hold", "overdue", "due_today"]
@@ -409,6 +410,16 @@ def count_buckets(conn: Connection, today: date) -> BucketCounts:
 def count_matching(conn: Connection, flt: QueueFilter, today: date) -> int:
     """How many orders the filter matches."""
     return int(conn.execute(_base(flt, today, func.count())).scalar_one())
+
+
+def count_matching_among(
+    conn: Connection, flt: QueueFilter, today: date, ids: Sequence[int]
+) -> int:
+    """How many of `ids` the filter matches (of marked orders: how many it leaves shown)."""
+    if not ids:
+        return 0
+    query = _base(flt, today, func.count()).where(work_orders.c.id.in_(id_set(conn, ids)))
+    return int(conn.execute(query).scalar_one())
 
 
 def matching_ids(conn: Connection, flt: QueueFilter, today: date) -> list[int]:

@@ -218,7 +218,7 @@ class DashboardScreen(QueueActions, Screen[None]):
             fresh = {row.id for row in self.view.rows} - before - self.view.seen
             if fresh:
                 self.table.fresh |= fresh
-                self.set_timer(FRESH_SECONDS, self._unhighlight)
+                self.set_timer(FRESH_SECONDS, lambda: self._unhighlight(fresh))
         self.view.seen |= {row.id for row in self.view.rows}
         self.table.today = self.ctx.today()
         if changed is None:
@@ -239,8 +239,9 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.show_status()
         self._arm_timer()
 
-    def _unhighlight(self) -> None:
-        self.table.fresh.clear()
+    def _unhighlight(self, rows: set[int]) -> None:
+        """End the highlight of one refresh's new rows (a later refresh's keep their time)."""
+        self.table.fresh -= rows
         self.table.refresh()
 
     def _arm_timer(self) -> None:
@@ -384,14 +385,28 @@ class DashboardScreen(QueueActions, Screen[None]):
             await self._run_complete(ids, preview.versions)
             return
         reads = " Read types are completed with 'reading to follow'." if will else ""
+        hidden = self._hidden_note(preview.ids(Result.DONE))
 
         async def run(yes: bool | None) -> None:
             if yes:
                 await self._run_complete(ids, preview.versions)
 
         self.app.push_screen(
-            self._confirm("Complete", will, skipped, f"No emails are sent.{reads}"), run
+            self._confirm("Complete", will, skipped, f"{hidden}No emails are sent.{reads}"), run
         )
+
+    def _hidden_note(self, ids: list[int]) -> str:
+        """Say so when some of the marked orders the action would change are not shown (a
+        filter or bucket chosen after marking them hides them)."""
+        if not self.view.marks or not ids:
+            return ""
+        with self.ctx.db.read() as conn:
+            shown = queue.count_matching_among(conn, self.view.filter, self.ctx.today(), ids)
+        hidden = len(ids) - shown
+        if not hidden:
+            return ""
+        verb, pronoun = ("is", "it") if hidden == 1 else ("are", "them")
+        return f"{hidden:,} of them {verb} marked but not on the list: the filter hides {pronoun}. "
 
     def _confirm(self, verb: str, will: int, skipped: list[tuple[str, str]], note: str):
         from wo_tui.screens.confirm import ConfirmBulkScreen
@@ -434,8 +449,11 @@ class DashboardScreen(QueueActions, Screen[None]):
                         )
                     )
 
+            hidden = self._hidden_note(preview.ids(Result.DONE))
             self.app.push_screen(
-                self._confirm("Cancel", will, skipped, _cancel_note(reason, preview.emails)),
+                self._confirm(
+                    "Cancel", will, skipped, hidden + _cancel_note(reason, preview.emails)
+                ),
                 run,
             )
 
