@@ -319,3 +319,30 @@ async def test_each_refresh_s_new_rows_keep_their_own_highlight_time(
         assert await wait_until(pilot, lambda: first not in widget.fresh), "first still new"
         assert widget.fresh == {second}
         assert await wait_until(pilot, lambda: not widget.fresh), "second still new"
+
+
+async def test_assign_says_how_many_marked_orders_the_filter_hides(db: Database) -> None:
+    from wo_tui.screens.status_dialogs import AssignScreen
+
+    ids = add_orders(db, [{"customer_name": name} for name in NAMES])
+    ann, bob = ids[:2]
+    app = _app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await mark(pilot, ann, bob)
+        await pilot.press("slash", *"smith", "enter")
+        await settle(pilot)
+        assert shown_numbers(app)[0] == n(ann)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AssignScreen)
+        title = text_of(app, "#dialog-title")
+        assert title == "Assign 2 orders (1 of them hidden by the filter) to"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("slash", "ctrl+u", "enter")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert text_of(app, "#dialog-title") == "Assign 2 orders to"
+    assert statuses(db, ids) == dict.fromkeys(ids, "NEW")

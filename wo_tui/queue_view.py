@@ -321,6 +321,14 @@ class QueueView:
             ids = set(queue.matching_ids(conn, self.filter, self.today()))
         self.marks = (self.marks - ids) | (ids - self.marks)
 
+    def hidden_marks(self, ids: list[int]) -> int:
+        """How many of these marked orders the filter hides (marked under another filter or
+        bucket); 0 when nothing is marked (the cursor row is always shown)."""
+        if not self.marks or not ids:
+            return 0
+        with self.db.read() as conn:
+            return len(ids) - queue.count_matching_among(conn, self.filter, self.today(), ids)
+
     def targets(self) -> list[int]:
         """What an action acts on: the marked orders, else the cursor row."""
         if self.marks:

@@ -398,11 +398,7 @@ class DashboardScreen(QueueActions, Screen[None]):
     def _hidden_note(self, ids: list[int]) -> str:
         """Say so when some of the marked orders the action would change are not shown (a
         filter or bucket chosen after marking them hides them)."""
-        if not self.view.marks or not ids:
-            return ""
-        with self.ctx.db.read() as conn:
-            shown = queue.count_matching_among(conn, self.view.filter, self.ctx.today(), ids)
-        hidden = len(ids) - shown
+        hidden = self.view.hidden_marks(ids)
         if not hidden:
             return ""
         verb, pronoun = ("is", "it") if hidden == 1 else ("are", "them")

@@ -148,6 +148,9 @@ class QueueActions(_Base):
             self.notify("Nothing to assign: the list is empty.", severity="warning")
             return
         what = format_number(ids[0]) if len(ids) == 1 else f"{len(ids):,} orders"
+        hidden = self.view.hidden_marks(ids)
+        if hidden:
+            what += f" ({hidden:,} of them hidden by the filter)"
 
         def chosen(answer: AssignAnswer | None) -> None:
             if answer is None:
