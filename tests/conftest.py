@@ -41,6 +41,31 @@ def statements_sent(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", capture)
 
 
+def terminal_env(tmp_path: Path, user: str, **extra: str) -> dict[str, str]:
+    """The environment of `wo-tui` run in a pseudo-terminal: no WO_TUI_* settings, a private
+    home and XDG directories (created), a known terminal and clock; `extra` adds to it."""
+    home = tmp_path / "home"
+    dirs = {
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_CACHE_HOME": home / ".cache",
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        **{name: str(path) for name, path in dirs.items()},
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "USER": user,
+        "LOGNAME": user,
+        **extra,
+    }
+
+
 def pytest_report_header() -> str:
     """Say which database the suite runs on."""
     return (

@@ -38,7 +38,7 @@ from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.terminal import apply_color_mode
 from wo_tui.widgets.queue_table import MARK_GLYPH, OVERDUE_WORD
 
-from conftest import NOW, PG_URL
+from conftest import NOW, PG_URL, terminal_env
 
 SIZE = (100, 16)
 TODAY = NOW.date()
@@ -485,24 +485,7 @@ def run_command(db_url: str, tmp_path: Path, config: str, extra_env: dict[str, s
     """`wo-tui` with `config` as its config file, in a 120x30 pseudo-terminal of a terminal
     that offers true colour: mark two rows, open the bulk confirmation, answer No, quit.
     Returns everything written to the terminal."""
-    home = tmp_path / "home"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "TERM": "xterm-256color",
-        "COLORTERM": "truecolor",
-        "LANG": "C.UTF-8",
-        "TZ": "UTC",
-        "USER": "colour-dispatcher",
-        "LOGNAME": "colour-dispatcher",
-        **extra_env,
-    }
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        Path(env[name]).mkdir(parents=True, exist_ok=True)
+    env = terminal_env(tmp_path, "colour-dispatcher", COLORTERM="truecolor", **extra_env)
     config_path = tmp_path / "wo-tui.toml"
     config_path.write_text(config)
     child = pexpect.spawn(

@@ -4,7 +4,6 @@ SQLite only (the command opens a file); each run takes a few seconds."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -21,7 +20,7 @@ from wo_tui.core.db import Database
 from wo_tui.core.models import history, work_orders
 from wo_tui.core.orders import create_order
 
-from conftest import NOW, PG_URL
+from conftest import NOW, PG_URL, terminal_env
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the command is run on an SQLite file")
 
@@ -29,32 +28,11 @@ TIMEOUT = 15
 ANSI = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[P^_][^\x1b]*\x1b\\|.)")
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    """A clean environment: no WO_TUI_* settings, a private home, a known terminal."""
-    home = tmp_path / "home"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TZ": "UTC",
-        "USER": "e2e-dispatcher",
-        "LOGNAME": "e2e-dispatcher",
-    }
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        Path(env[name]).mkdir(parents=True, exist_ok=True)
-    return env
-
-
 def _spawn(db_url: str, tmp_path: Path, *, width: int = 120) -> pexpect.spawn[Any]:
     return pexpect.spawn(
         sys.executable,
         ["-m", "wo_tui", "--db", db_url],
-        env=_env(tmp_path),
+        env=terminal_env(tmp_path, "e2e-dispatcher"),
         cwd=str(tmp_path),
         dimensions=(30, width),
         timeout=TIMEOUT,

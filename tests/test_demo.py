@@ -7,7 +7,6 @@ run the same whatever database the rest of the suite uses."""
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import sys
@@ -18,6 +17,8 @@ import pexpect
 import pytest
 
 from wo_tui.core.schema import SCHEMA_HEAD
+
+from conftest import terminal_env
 
 SCRIPT = Path(sys.executable).with_name("wo-tui")
 TIMEOUT = 20
@@ -34,27 +35,11 @@ send_from_app = false
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    """A clean environment (as in test_dashboard_e2e): no WO_TUI_* settings, a private home
-    and XDG directories, a known terminal, and a private TMPDIR to see the demo's scratch
+    """A clean terminal environment with a private TMPDIR, to see the demo's scratch
     directory come and go."""
-    home = tmp_path / "home"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "TMPDIR": str(tmp_path / "tmp"),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "TZ": "UTC",
-        "USER": "demo-dispatcher",
-        "LOGNAME": "demo-dispatcher",
-    }
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "TMPDIR"):
-        Path(env[name]).mkdir(parents=True, exist_ok=True)
-    return env
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    return terminal_env(tmp_path, "demo-dispatcher", TMPDIR=str(scratch))
 
 
 def _config(tmp_path: Path, body: str = "") -> Path:

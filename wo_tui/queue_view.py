@@ -326,6 +326,8 @@ class QueueView:
         bucket); 0 when nothing is marked (the cursor row is always shown)."""
         if not self.marks or not ids:
             return 0
+        if replace(self.filter, include_closed=False) == QueueFilter():
+            return 0  # the whole open queue: every order an action can change is on it
         with self.db.read() as conn:
             return len(ids) - queue.count_matching_among(conn, self.filter, self.today(), ids)
 
