@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_dashboard import SIZE, Dashboard, FrameProbe, screen_settled  # noqa: E402
 from bench_mail import Sink  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
+from sqlite_copies import copy_database  # noqa: E402
 
 from wo_tui.app import make_app  # noqa: E402
 from wo_tui.config import load_settings  # noqa: E402
@@ -187,9 +188,7 @@ def main() -> None:
             for case in results:
                 log(f"run {run + 1}/{args.runs}: {case}")
                 copy = workdir / "run.db"
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{copy}{suffix}").unlink(missing_ok=True)
-                shutil.copyfile(files[case], copy)
+                copy_database(files[case], copy)
                 port = sink.port if case == "emails" else None
                 results[case].append(asyncio.run(presses(copy, case, port)))
                 log(f"  {results[case][-1]}")

@@ -91,6 +91,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from sqlite_copies import copy_database, remove_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (160, 50)
 FIRST_ROW = re.compile(rb"WO-\d{6}")
@@ -216,25 +218,6 @@ def have_fastdatatable() -> bool:
 
 
 # =========================================================================== set-up
-
-
-def sqlite_files(path: Path) -> list[Path]:
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """Copy a closed SQLite database (and its WAL if one was left behind)."""
-    for stale in sqlite_files(target):
-        stale.unlink(missing_ok=True)
-    shutil.copyfile(source, target)
-    wal = Path(f"{source}-wal")
-    if wal.exists():
-        shutil.copyfile(wal, f"{target}-wal")
-
-
-def remove_database(path: Path) -> None:
-    for file in sqlite_files(path):
-        file.unlink(missing_ok=True)
 
 
 def set_up(args: argparse.Namespace, workdir: Path) -> tuple[Path, dict[str, Any]]:

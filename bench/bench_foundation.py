@@ -55,6 +55,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import Connection, Engine, bindparam, event, func, select, text, tuple_
 from sqlalchemy.orm import Session, configure_mappers, registry
+from sqlite_copies import copy_database, remove_database
 
 from wo_tui.core import queue, schema, seed, status_changes
 from wo_tui.core.clock import fixed_clock
@@ -301,25 +302,6 @@ def explain_captured(
 
 
 # --------------------------------------------------------------------------- set-up
-
-
-def sqlite_files(path: Path) -> list[Path]:
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """Copy a closed SQLite database (and its WAL if one was left behind)."""
-    for stale in sqlite_files(target):
-        stale.unlink(missing_ok=True)
-    shutil.copyfile(source, target)
-    wal = Path(f"{source}-wal")
-    if wal.exists():
-        shutil.copyfile(wal, f"{target}-wal")
-
-
-def remove_database(path: Path) -> None:
-    for file in sqlite_files(path):
-        file.unlink(missing_ok=True)
 
 
 def new_context(path: Path) -> Context:
