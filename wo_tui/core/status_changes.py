@@ -132,27 +132,32 @@ def _unique(ids: Iterable[int]) -> list[int]:
 def _read_locked(
     conn: Connection, ids: Sequence[int], *, lock: bool = True
 ) -> dict[int, LockedOrder]:
-    columns = [  # in the order of LockedOrder's fields
-        work_orders.c.id,
-        work_orders.c.status,
-        work_orders.c.version,
-        work_orders.c.type_code,
-        work_orders.c.life_support,
-        work_orders.c.assignee_id,
-        work_order_types.c.completion_needs,
-        work_order_types.c.fee_code.label("type_fee_code"),
-    ]
+    """The orders of `ids` that exist, with their type's completion rule and fee. The types
+    are read once (a handful of rows) and looked up here: joining them in SQL (a seek and
+    two more columns per order) cost an eighth of the instructions of reading 10,000."""
+    types = {
+        code: (needs, fee)
+        for code, needs, fee in conn.execute(
+            select(
+                work_order_types.c.code,
+                work_order_types.c.completion_needs,
+                work_order_types.c.fee_code,
+            )
+        )
+    }
+    order = work_orders.c
     # Lock in id order (ORDER BY id): two batches over overlapping orders would otherwise
     # lock in opposite orders and deadlock on PostgreSQL.
+    columns = [order.id, order.status, order.version, order.type_code, order.life_support]
     query = (
-        select(*columns)
-        .join(work_order_types, work_order_types.c.code == work_orders.c.type_code)
-        .where(work_orders.c.id.in_(id_set(conn, ids)))
-        .order_by(work_orders.c.id)
+        select(*columns, order.assignee_id)
+        .where(order.id.in_(id_set(conn, ids)))
+        .order_by(order.id)
     )
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update(of=work_orders)
-    return {row[0]: LockedOrder._make(row) for row in conn.execute(query).all()}
+    make = LockedOrder._make
+    return {row[0]: make((*row, *types[row[3]])) for row in conn.execute(query)}
 
 
 def change_status(
