@@ -91,6 +91,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from machine import describe, gauge
 from sqlite_copies import copy_database, remove_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1290,6 +1291,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
     PACKAGE_COPY, fingerprint, newest = copy_package(workdir)
     sys.path.insert(0, str(PACKAGE_COPY))
     path, facts = set_up(args, workdir)
+    speed_before = gauge()
     config = workdir / "empty.toml"
     config.write_text("# bench_dashboard: defaults only\n")
     script = write_baseline(workdir)
@@ -1441,6 +1443,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
     if "keys" not in skip:
         rows.append(encode)
 
+    speed_after = gauge()
     print(f"# bench_dashboard  {datetime.now():%Y-%m-%d %H:%M}")
     print(
         f"Python {platform.python_version()}, Textual {textual.__version__}, "
@@ -1448,6 +1451,7 @@ def run_all(args: argparse.Namespace, workdir: Path, skip: set[str]) -> int:
         f"load average {os.getloadavg()[0]:.1f}; terminal {SIZE[0]}x{SIZE[1]}; "
         f"runs: {args.runs}"
     )
+    print(describe(speed_before, speed_after))
     print(
         f"package measured: a copy of wo_tui/ and styles/ taken at the start, fingerprint "
         f"{fingerprint}, newest file {newest}"

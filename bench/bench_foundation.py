@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
+from machine import describe, gauge
 from sqlalchemy import Connection, Engine, bindparam, event, func, select, text, tuple_
 from sqlalchemy.orm import Session, configure_mappers, registry
 from sqlite_copies import copy_database, remove_database
@@ -778,8 +779,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="wo-bench-"))
     try:
         path, facts = set_up(args, workdir, figures)
+        speed_before = gauge()
         read_facts = bench_reads(path, figures, args.runs, plans)
         bulk_sent = bench_bulk(path, workdir, figures, args.runs, args.bulk, plans)
+        speed_after = gauge()
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -789,6 +792,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
         f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, {platform.machine()}"
     )
+    print(describe(speed_before, speed_after))
     print(
         f"database: {facts['path'] if args.db else 'temporary file'}; "
         f"{facts['orders']:,} orders, {read_facts['open_count']:,} open, "
