@@ -148,9 +148,15 @@ def _read_locked(
     order = work_orders.c
     # Lock in id order (ORDER BY id): two batches over overlapping orders would otherwise
     # lock in opposite orders and deadlock on PostgreSQL.
-    columns = [order.id, order.status, order.version, order.type_code, order.life_support]
     query = (
-        select(*columns, order.assignee_id)
+        select(  # LockedOrder's fields, its type's two after them
+            order.id,
+            order.status,
+            order.version,
+            order.type_code,
+            order.life_support,
+            order.assignee_id,
+        )
         .where(order.id.in_(id_set(conn, ids)))
         .order_by(order.id)
     )
