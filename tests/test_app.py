@@ -45,6 +45,29 @@ async def test_help_lists_keys_and_closes(db: Database) -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_fits_80x24_one_line_per_action_and_scrolls(db: Database) -> None:
+    """At 80x24 the keys do not fit: the list scrolls from the keyboard, each action is one
+    line with all its keys, and wo-tui's actions come before Textual's (focus, copy)."""
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        lines = str(app.screen.query_one("#help-keys").render()).splitlines()
+        downs = [line for line in lines if line.endswith("  Down")]
+        assert len(downs) == 1 and downs[0].split() == ["j", "↓", "Down"]
+        order = [line.split("  ")[-1].strip() for line in lines]
+        assert order.index("Complete") < order.index("Focus Next")
+        box = app.screen.query_one("#help")
+        assert box.max_scroll_y > 0  # more lines than the terminal shows
+        await pilot.press("end")
+        await pilot.pause()
+        assert box.scroll_y == box.max_scroll_y
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
 @pytest.mark.parametrize("key", ["q", "Q", "ctrl+q"])
 async def test_quit_keys(db: Database, key: str) -> None:
     app = _app(db)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import BindingType
-from textual.containers import Vertical
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
@@ -16,7 +16,9 @@ from wo_tui.keys import HELP_BINDINGS
 
 
 class HelpScreen(ModalScreen[None]):
-    """Lists every binding (with the keys in force after the user's keymap)."""
+    """Lists every binding (with the keys in force after the user's keymap): one line per
+    action with all its keys, wo-tui's own actions first and Textual's (focus, copy) after
+    them. The list scrolls when the terminal is too short for it (80x24)."""
 
     CSS_PATH = styles_dir() / "help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(HELP_BINDINGS)
@@ -26,13 +28,28 @@ class HelpScreen(ModalScreen[None]):
         self.under = under
 
     def compose(self) -> ComposeResult:
-        lines: list[Content] = []
-        for _key, (node, binding, _enabled, _tooltip) in self.under.active_bindings.items():
-            del node
+        with VerticalScroll(id="help") as box:
+            box.border_title = "Keys"
+            box.border_subtitle = "↑↓ PgUp PgDn scroll · Esc closes · ctrl+p every action"
+            yield Static(Content("\n").join(self.key_lines()), id="help-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
+
+    def key_lines(self) -> list[Content]:
+        """One line per action: its keys, then what it does."""
+        actions: dict[tuple[bool, str, str], list[str]] = {}
+        for _node, binding, _enabled, _tooltip in self.under.active_bindings.values():
             if binding.description:
-                keys = self.app.get_key_display(binding)
-                lines.append(Content.assemble((f"{keys:>12}", "bold"), "  ", binding.description))
-        with Vertical(id="help"):
-            yield Static("Keys", id="help-title")
-            yield Static(Content("\n").join(lines), id="help-keys")
-            yield Static("Esc closes this help · ctrl+p lists every action", id="help-hint")
+                # wo-tui's own bindings (from keys.py, each with an id) before Textual's
+                key = (binding.id is None, binding.action, binding.description)
+                actions.setdefault(key, []).append(self._key_display(binding))
+        ordered = sorted(actions.items(), key=lambda item: item[0][0])  # stable
+        width = max((len(" ".join(keys)) for _, keys in ordered), default=0)
+        return [
+            Content.assemble((f"{' '.join(keys):>{width}}", "bold"), "  ", description)
+            for (_textual, _action, description), keys in ordered
+        ]
+
+    def _key_display(self, binding: Binding) -> str:
+        return self.app.get_key_display(binding)
