@@ -1266,7 +1266,7 @@ async def test_question_mark_opens_help_with_the_dashboard_keys(db: Database) ->
             "Command",
             "Closed too",
             "Refresh",
-            "Bucket 6",
+            "Bucket: overdue",
             "Quit",
             "Help",
         ):

@@ -32,6 +32,9 @@ APP_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("app.send_now", "s", "send_now", "Send now", show=False),
 )
 
+BUCKET_NAMES = ("all open", "needs attention", "set up", "sent", "on hold", "overdue", "due today")
+"""The buckets of keys 1-7, in the order of `wo_tui.core.queue.BUCKETS`."""
+
 DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("queue.down", "j,down", "cursor_down", "Down", show=False),
     KeyBinding("queue.up", "k,up", "cursor_up", "Up", show=False),
@@ -65,8 +68,8 @@ DASHBOARD_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("queue.all_orders", "f", "all_orders", "All orders"),
     KeyBinding("queue.export", "E", "export", "Export", show=False),
     *(
-        KeyBinding(f"queue.bucket_{n}", str(n), f"bucket({n - 1})", f"Bucket {n}", show=False)
-        for n in range(1, 8)
+        KeyBinding(f"queue.bucket_{n}", str(n), f"bucket({n - 1})", f"Bucket: {name}", show=False)
+        for n, name in enumerate(BUCKET_NAMES, start=1)
     ),
 )
 

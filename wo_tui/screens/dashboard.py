@@ -25,7 +25,7 @@ from wo_tui.core.outbox import count_failed
 from wo_tui.core.queue import BUCKETS, BucketCounts
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
-from wo_tui.keys import DASHBOARD_BINDINGS
+from wo_tui.keys import BUCKET_NAMES, DASHBOARD_BINDINGS
 from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
 from wo_tui.queue_view import QueueView, Snapshot
 from wo_tui.screens.queue_actions import QueueActions
@@ -33,15 +33,7 @@ from wo_tui.widgets.key_bar import KeyBar
 from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
 from wo_tui.widgets.queue_table import QueueTable
 
-BUCKET_TITLES = {
-    "all": "All open",
-    "new": "Needs attention",
-    "setup": "Set up",
-    "sent": "Sent",
-    "on_hold": "On hold",
-    "overdue": "Overdue",
-    "due_today": "Due today",
-}
+BUCKET_TITLES = {b: name.capitalize() for b, name in zip(BUCKETS, BUCKET_NAMES, strict=True)}
 SHORT_TITLES = {
     "all": "All",
     "new": "New",
