@@ -1365,6 +1365,34 @@ async def test_keymap_reaches_the_dialogs(db: Database) -> None:
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_dialog_hints_name_the_keys_in_force(db: Database) -> None:
+    """The hints under the dialogs and the help say the keys the keymap put in force."""
+    o = mixed_orders(db)
+    keymap = {"outcome.close": "z", "queue.undo": "U", "cancel_reason.back": "b", "help.close": "w"}
+    app = _app(db, keymap=keymap)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert "w closes" in str(app.screen.query_one("#help").border_subtitle)
+        await pilot.press("w")
+        await settle(pilot)
+        await mark(pilot, o["misc"], o["later"])
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, CancelReasonScreen)
+        assert text_of(app, "#dialog-hint").endswith("b back")
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, BatchOutcomeScreen)
+        assert text_of(app, "#dialog-hint") == "z closes · U on the queue undoes this"
+
+
 async def test_no_animations_and_a_steady_text_cursor(db: Database) -> None:
     """ux.md: nothing animates over a slow link; the filter's cursor does not blink."""
     mixed_orders(db)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import App
@@ -31,6 +31,17 @@ def bindings_for(table: tuple[KeyBinding, ...]) -> list[BindingType]:
         Binding(b.keys, b.action, b.description, show=b.show, id=b.id, priority=b.priority)
         for b in table
     ]
+
+
+def keys_in_force(screen: Screen[Any]) -> dict[str, str]:
+    """Binding id -> the key that runs it now on `screen` (after the config's keymap), as
+    the help shows it: the first of its keys."""
+    shown: dict[str, str] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.id and binding.id not in shown:
+            shown[binding.id] = screen.app.get_key_display(binding)
+    return shown
 
 
 class WoTuiApp(App[None]):

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
+from wo_tui.app import keys_in_force
 from wo_tui.keys import ALL_BINDINGS
 
 
@@ -25,19 +26,9 @@ class ActionsProvider(Provider):
     """Offers each binding's action by its description: the app's, and those of the screen
     the palette was opened from (the detail's actions are not offered on the dashboard)."""
 
-    def _keys_in_force(self) -> dict[str, str]:
-        """Binding id -> the key that runs it now (after the config's keymap), as the help
-        screen shows it."""
-        shown: dict[str, str] = {}
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if binding.id and binding.id not in shown:
-                shown[binding.id] = self.app.get_key_display(binding)
-        return shown
-
     def _actions(self) -> list[tuple[str, str, str]]:
         on_screen = _binding_ids(self.screen)
-        keys = self._keys_in_force()
+        keys = keys_in_force(self.screen)
         seen: set[str] = set()
         found = []
         for binding in ALL_BINDINGS:

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from wo_tui.app import bindings_for, styles_dir
+from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.core.statuses import CancelReason
 from wo_tui.keys import CANCEL_REASON_BINDINGS
 
@@ -36,9 +36,14 @@ class CancelReasonScreen(ModalScreen[tuple[CancelReason, str] | None]):
             )
             yield Input(placeholder="note (required for Other)", id="note")
             yield Static("", id="dialog-error")
+            yield Static("", id="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = 0
+        back = keys_in_force(self).get("cancel_reason.back", "esc")
+        self.query_one("#dialog-hint", Static).update(
+            f"↑↓ pick a reason · ⏎ to the note, ⏎ again to go on · {back} back"
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#note", Input).focus()

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from wo_tui.app import bindings_for, styles_dir
+from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.keys import HELP_BINDINGS
 
 
@@ -30,11 +30,13 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help") as box:
             box.border_title = "Keys"
-            box.border_subtitle = "↑↓ PgUp PgDn scroll · Esc closes · ctrl+p every action"
             yield Static(Content("\n").join(self.key_lines()), id="help-keys")
 
     def on_mount(self) -> None:
-        self.query_one("#help").focus()
+        box = self.query_one("#help")
+        close = keys_in_force(self).get("help.close", "esc")
+        box.border_subtitle = f"↑↓ PgUp PgDn scroll · {close} closes · ctrl+p every action"
+        box.focus()
 
     def key_lines(self) -> list[Content]:
         """One line per action: its keys, then what it does."""

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wo_tui.app import bindings_for, styles_dir
+from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.core.status_changes import BatchResult, Result
 from wo_tui.keys import OUTCOME_BINDINGS
 from wo_tui.widgets.outcome_list import OutcomeList
@@ -33,6 +33,13 @@ class BatchOutcomeScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             yield Static(Content(self.outcome.summary()), id="dialog-title")
             yield OutcomeList(self.outcome.outcomes, id="dialog-list")
-            done = any(o.result is Result.DONE for o in self.outcome.outcomes)
-            hint = "u on the queue undoes this" if done else "nothing was changed"
-            yield Static(f"Esc closes · {hint}", id="dialog-hint")
+            yield Static("", id="dialog-hint")
+
+    def on_mount(self) -> None:
+        close = keys_in_force(self).get("outcome.close", "esc")
+        if any(o.result is Result.DONE for o in self.outcome.outcomes):
+            undo = keys_in_force(self.app.screen_stack[-2]).get("queue.undo")
+            hint = f"{undo} on the queue undoes this" if undo else "undo it from the queue"
+        else:
+            hint = "nothing was changed"
+        self.query_one("#dialog-hint", Static).update(f"{close} closes · {hint}")
