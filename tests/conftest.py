@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -64,6 +65,45 @@ def terminal_env(tmp_path: Path, user: str, **extra: str) -> dict[str, str]:
         "LOGNAME": user,
         **extra,
     }
+
+
+class PtyRun:
+    """A process in a pseudo-terminal and everything it has written so far (for the
+    assertions and their messages). Leaving the `with` block kills it if it still runs."""
+
+    def __init__(self, child: pexpect.spawn[Any]) -> None:
+        self.child = child
+        self.chunks: list[bytes] = []
+
+    def __enter__(self) -> PtyRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+
+    def expect(self, text: str) -> None:
+        """Wait until `text` has been written."""
+        self.child.expect_exact(text.encode())
+        self.chunks += [self.child.before or b"", self.child.after or b""]
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+
+    def finish(self) -> bytes:
+        """Wait for the process to end; returns everything it wrote."""
+        self.child.expect(pexpect.EOF)
+        self.chunks.append(self.child.before or b"")
+        self.child.close()
+        return self.written
+
+    @property
+    def written(self) -> bytes:
+        return b"".join(self.chunks)
+
+    @property
+    def exitstatus(self) -> int | None:
+        return self.child.exitstatus
 
 
 def pytest_report_header() -> str:

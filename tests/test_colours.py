@@ -38,7 +38,7 @@ from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.terminal import apply_color_mode
 from wo_tui.widgets.queue_table import MARK_GLYPH, OVERDUE_WORD
 
-from conftest import NOW, PG_URL, terminal_env
+from conftest import NOW, PG_URL, PtyRun, terminal_env
 
 SIZE = (100, 16)
 TODAY = NOW.date()
@@ -496,31 +496,20 @@ def run_command(db_url: str, tmp_path: Path, config: str, extra_env: dict[str, s
         dimensions=(30, 120),
         timeout=TIMEOUT,
     )
-    output: list[bytes] = []
-
-    def expect(text: str) -> None:
-        child.expect_exact(text.encode())
-        output.extend([child.before or b"", child.after or b""])
-
-    try:
-        expect("WO-000006")
-        child.send(" ")
-        expect("1 marked")
-        child.send(" ")
-        expect("2 marked")
-        child.send("c")
-        expect("Complete 2 orders?")
-        child.send("n")
-        expect("2 marked")  # the dashboard again
-        child.send("q")
-        child.expect(pexpect.EOF)
-        output.append(child.before or b"")
-        child.close()
-    finally:
-        if child.isalive():
-            child.terminate(force=True)
-    assert child.exitstatus == 0, b"".join(output)[-2000:]
-    return b"".join(output).decode("utf-8", "replace")
+    with PtyRun(child) as pty:
+        pty.expect("WO-000006")
+        pty.send(" ")
+        pty.expect("1 marked")
+        pty.send(" ")
+        pty.expect("2 marked")
+        pty.send("c")
+        pty.expect("Complete 2 orders?")
+        pty.send("n")
+        pty.expect("2 marked")  # the dashboard again
+        pty.send("q")
+        pty.finish()
+    assert pty.exitstatus == 0, pty.written[-2000:]
+    return pty.written.decode("utf-8", "replace")
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="the command is run on an SQLite file")

@@ -20,7 +20,7 @@ from wo_tui.core.db import Database
 from wo_tui.core.models import history, work_orders
 from wo_tui.core.orders import create_order
 
-from conftest import NOW, PG_URL, terminal_env
+from conftest import NOW, PG_URL, PtyRun, terminal_env
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the command is run on an SQLite file")
 
@@ -43,13 +43,6 @@ def _plain(output: bytes) -> str:
     return ANSI.sub(b"", output).decode("utf-8", "replace")
 
 
-def _finish(child: pexpect.spawn[Any], output: list[bytes]) -> bytes:
-    child.expect(pexpect.EOF)
-    output.append(child.before or b"")
-    child.close()
-    return b"".join(output)
-
-
 def test_mark_two_complete_confirm_and_quit(
     db: Database, ctx: Context, db_url: str, tmp_path: Path
 ) -> None:
@@ -59,34 +52,25 @@ def test_mark_two_complete_confirm_and_quit(
     ]
     first, second = ids[0], ids[1]  # High, then Medium: the top two rows
     child = _spawn(db_url, tmp_path)
-    output: list[bytes] = []
-
-    def expect(text: str) -> None:
-        child.expect_exact(text.encode())
-        output.extend([child.before or b"", child.after or b""])
-
-    try:
-        expect("WO-000001")
-        expect("0 marked / 4 shown / 4 open")
-        child.send(" ")
-        expect("1 marked / 4 shown / 4 open")
-        child.send(" ")
-        expect("2 marked / 4 shown / 4 open")
-        child.send("c")
-        expect("Complete 2 orders?")
-        child.send("y")
-        expect("2 completed, 0 skipped, 0 conflicts")
-        child.send("\x1b")
+    with PtyRun(child) as pty:
+        pty.expect("WO-000001")
+        pty.expect("0 marked / 4 shown / 4 open")
+        pty.send(" ")
+        pty.expect("1 marked / 4 shown / 4 open")
+        pty.send(" ")
+        pty.expect("2 marked / 4 shown / 4 open")
+        pty.send("c")
+        pty.expect("Complete 2 orders?")
+        pty.send("y")
+        pty.expect("2 completed, 0 skipped, 0 conflicts")
+        pty.send("\x1b")
         # A lone ESC followed at once by "q" reads as alt+q: pause as a person would. The
         # status line is repainted cell by cell (only what changed reaches the terminal),
         # so its new text is not matched; the database is checked below.
         time.sleep(0.5)
-        child.send("q")
-        captured = _finish(child, output)
-    finally:
-        if child.isalive():
-            child.terminate(force=True)
-    assert child.exitstatus == 0, _plain(b"".join(output))[-2000:]
+        pty.send("q")
+        captured = pty.finish()
+    assert pty.exitstatus == 0, _plain(pty.written)[-2000:]
     text = _plain(captured)
     assert "Traceback" not in text and "Error" not in text, text[-2000:]
 
@@ -138,19 +122,13 @@ def test_data_never_sends_escape_sequences_to_the_terminal(
             ],
         )
     child = _spawn(db_url, tmp_path, width=160)  # wide enough for the site / meter column
-    output: list[bytes] = []
-    try:
-        child.expect_exact(b"2 shown")
-        output.extend([child.before or b"", child.after or b""])
-        child.send(" ")  # mark the first row: it is drawn again
-        child.expect_exact(b"1 marked")
-        output.extend([child.before or b"", child.after or b""])
-        child.send("q")
-        captured = _finish(child, output)
-    finally:
-        if child.isalive():
-            child.terminate(force=True)
-    assert child.exitstatus == 0
+    with PtyRun(child) as pty:
+        pty.expect("2 shown")
+        pty.send(" ")  # mark the first row: it is drawn again
+        pty.expect("1 marked")
+        pty.send("q")
+        captured = pty.finish()
+    assert pty.exitstatus == 0
     # Shown literally, without its control characters ...
     assert b"A]52;c;SGVsbG8=" in captured
     assert b"Z[2J[31mred" in captured

@@ -18,7 +18,7 @@ import pytest
 
 from wo_tui.core.schema import SCHEMA_HEAD
 
-from conftest import terminal_env
+from conftest import PtyRun, terminal_env
 
 SCRIPT = Path(sys.executable).with_name("wo-tui")
 TIMEOUT = 20
@@ -66,23 +66,15 @@ def _plain(output: bytes) -> str:
 
 def _run_and_quit(child: pexpect.spawn[Any], while_open: Any = None) -> str:
     """Wait for the queue, call `while_open()`, quit with `q`; returns the plain output."""
-    output: list[bytes] = []
-    try:
-        child.expect_exact(b"WO-0")  # an order number: the queue is on screen
-        output.extend([child.before or b"", child.after or b""])
-        child.expect_exact(b" open")  # the status line: "N marked / M shown / T open"
-        output.extend([child.before or b"", child.after or b""])
+    with PtyRun(child) as pty:
+        pty.expect("WO-0")  # an order number: the queue is on screen
+        pty.expect(" open")  # the status line: "N marked / M shown / T open"
         if while_open is not None:
             while_open()
-        child.send("q")
-        child.expect(pexpect.EOF)
-        output.append(child.before or b"")
-        child.close()
-    finally:
-        if child.isalive():
-            child.terminate(force=True)
-    text = _plain(b"".join(output))
-    assert child.exitstatus == 0, text[-2000:]
+        pty.send("q")
+        pty.finish()
+    text = _plain(pty.written)
+    assert pty.exitstatus == 0, text[-2000:]
     assert "Traceback" not in text, text[-2000:]
     return text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
@@ -45,13 +45,10 @@ class HelpScreen(ModalScreen[None]):
             if binding.description:
                 # wo-tui's own bindings (from keys.py, each with an id) before Textual's
                 key = (binding.id is None, binding.action, binding.description)
-                actions.setdefault(key, []).append(self._key_display(binding))
+                actions.setdefault(key, []).append(self.app.get_key_display(binding))
         ordered = sorted(actions.items(), key=lambda item: item[0][0])  # stable
         width = max((len(" ".join(keys)) for _, keys in ordered), default=0)
         return [
             Content.assemble((f"{' '.join(keys):>{width}}", "bold"), "  ", description)
             for (_textual, _action, description), keys in ordered
         ]
-
-    def _key_display(self, binding: Binding) -> str:
-        return self.app.get_key_display(binding)
