@@ -16,10 +16,11 @@ orders). For each measure, one child process under cachegrind copies the databas
 as bench_foundation does), opens it with the app's settings, warms up on one order, and then
 does the measure's work. An identical child that stops after the warm-up is the baseline.
 The figure is the difference: the instructions of that work alone. The orders are
-bench_foundation's fixed sample of open orders. Parts of `bulk_complete` are taken out by
-patching this child's own copy of the service:
-- billing: the action runs without its billing rows;
-- history: `insert_per_id` writes no history rows.
+bench_foundation's fixed sample of open orders; every child, the baseline too, reads their
+versions during the warm-up. Variants of `bulk_complete`:
+- with the versions the caller saw, as the dashboard passes them from its confirmation:
+  then the versions after the change are known without reading them back;
+- without its billing rows (this child's own copy of the service is patched).
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ from wo_tui.core import status_changes
 MEASURES: dict[str, tuple[str, str]] = {
     # key: (label, the baseline child it is measured against)
     "bulk": ("bulk_complete({n}) incl. history + billing", "service"),
+    "expected": ("  the same with the versions the caller saw (the dashboard's way)", "service"),
     "no_billing": ("  the same without its billing rows", "service"),
-    "no_trail": ("  the same without billing or history rows", "service"),
-    "read": ("  its read of the {n} orders alone (_read_locked)", "service"),
+    "versions": ("  its read-back of the {n} versions after the change alone", "service"),
     "floor": ("raw floor: one UPDATE ... IN (...) + executemany of history rows", "raw"),
     "orm": ("ORM unit of work + History (baseline)", "service"),
 }
@@ -77,21 +78,22 @@ def child(kind: str, db: Path, workdir: Path, sample: Path) -> None:
     else:
         status_changes.bulk_complete(ctx, [warm_id])
     configure_mappers()  # the ORM's one-time set-up, in every child's baseline
-    if kind in ("no_billing", "no_trail"):
+    with ctx.db.read() as conn:
+        seen = status_changes._versions(conn, ids)
+    if kind == "no_billing":
         change_status = status_changes.change_status
 
         def without_billing(*args: Any, **kwargs: Any) -> Any:
             return change_status(*args, **{**kwargs, "billing_action": None})
 
-        status_changes.change_status = without_billing  # type: ignore[assignment]
-    if kind == "no_trail":
-        status_changes.insert_per_id = lambda *args, **kwargs: None  # type: ignore[assignment]
-    if kind in ("bulk", "no_billing", "no_trail"):
-        result = status_changes.bulk_complete(ctx, ids)
+        status_changes.change_status = without_billing
+    if kind in ("bulk", "expected", "no_billing"):
+        expected = seen if kind == "expected" else None
+        result = status_changes.bulk_complete(ctx, ids, expected_versions=expected)
         assert len(result.ids(status_changes.Result.DONE)) == len(ids), result.summary()
-    elif kind == "read":
+    elif kind == "versions":
         with ctx.db.write() as conn:
-            assert len(status_changes._read_locked(conn, ids)) == len(ids)
+            assert len(status_changes._versions(conn, ids)) == len(ids)
     elif kind == "floor":
         assert raw_complete(ctx, ids) == len(ids)
     elif kind == "orm":

@@ -536,25 +536,46 @@ def test_bulk_complete_of_ten_thousand_orders(ctx: Context) -> None:
 def test_the_guard_is_in_the_update_statement(
     ctx: Context, monkeypatch: pytest.MonkeyPatch, meanwhile: dict[str, Any]
 ) -> None:
-    """A row that changes between the read and the write is reported as a conflict by the
-    guarded UPDATE itself, never overwritten (simulated inside the transaction)."""
+    """The UPDATE carries the guard itself: an order that changes after its history row was
+    written (impossible under the write lock; simulated inside the transaction) is not
+    overwritten, and since the trail would then name an order that did not change, the
+    whole batch is refused and nothing is saved."""
     target, bystander = make(ctx), make(ctx)
-    real_read = status_changes._read_locked
+    versions = {target: 1, bystander: 1}
+    real_write_history = status_changes._write_history
 
-    def read_then_change(conn: Any, ids: Any) -> Any:
-        rows = real_read(conn, ids)
+    def write_history_then_change(conn: Any, *args: Any) -> int:
+        written = real_write_history(conn, *args)
         conn.execute(update(work_orders).where(work_orders.c.id == target).values(meanwhile))
-        return rows
+        return written
 
-    monkeypatch.setattr(status_changes, "_read_locked", read_then_change)
-    result = bulk_complete(ctx, [target, bystander])
+    before = snapshot(ctx)
+    monkeypatch.setattr(status_changes, "_write_history", write_history_then_change)
+    with pytest.raises(RuntimeError, match="1 orders changed but 2 history rows written"):
+        bulk_complete(ctx, [target, bystander], expected_versions=versions)
+    assert snapshot(ctx) == before
+
+
+def test_a_change_after_the_confirmation_is_a_conflict_named_by_the_write(ctx: Context) -> None:
+    """Orders changed since the caller read them (their versions) are left as they are and
+    reported as conflicts with who changed them; the others of the batch are done."""
+    changed, cancelled, bystander = make(ctx), make(ctx), make(ctx)
+    versions = {changed: 1, cancelled: 1, bystander: 1}
+    edit_order(other(ctx), changed, 1, {"instructions": "call first"})
+    bulk_cancel(other(ctx), [cancelled], CancelReason.DUPLICATE)
+
+    result = bulk_complete(ctx, [changed, cancelled, bystander], expected_versions=versions)
+
     assert [(o.result, o.detail) for o in result.outcomes] == [
-        (Result.CONFLICT, "changed by someone else just now"),
+        (Result.CONFLICT, f"changed by dispatcher-b at {NOW:%Y-%m-%d %H:%M:%S}"),
+        (Result.CONFLICT, f"changed by dispatcher-b at {NOW:%Y-%m-%d %H:%M:%S}"),
         (Result.DONE, ""),
     ]
-    assert row(ctx, target)["status"] == ("CANCELLED" if "status" in meanwhile else "NEW")
-    assert len(status_trail(ctx, target)) == 1
-    assert [b["work_order_id"] for b in outbound(ctx)] == [bystander]
+    assert result.versions == {bystander: 2}
+    assert (row(ctx, changed)["status"], row(ctx, changed)["version"]) == ("NEW", 2)
+    assert row(ctx, cancelled)["status"] == "CANCELLED"
+    assert [b["work_order_id"] for b in outbound(ctx) if b["action"] == "COMPLETED"] == [bystander]
+    assert [h["new_value"] for h in status_trail(ctx, changed)] == ["NEW"]  # created only
 
 
 def test_orders_read_at_different_versions_change_in_one_batch(ctx: Context) -> None:

@@ -13,10 +13,8 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Table,
     bindparam,
     func,
-    insert,
     literal,
     select,
 )
@@ -60,19 +58,6 @@ def id_set(conn: Connection, ids: Sequence[int]) -> Select[Any]:
     thousands of parameters costs more to build and bind than the statement takes to run,
     and SQLite's limit on parameters would force chunks."""
     return select(_id_table(conn, ids).c.value)
-
-
-def insert_per_id(
-    conn: Connection, table: Table, id_column: str, ids: Sequence[int], values: dict[str, Any]
-) -> None:
-    """One row per id: `INSERT INTO table (id_column, ...) SELECT value, :a, :b, ... FROM
-    <the ids>`, the same `values` in every row. One statement with a handful of parameters,
-    where an executemany would build and bind a dictionary per row."""
-    source = _id_table(conn, ids)
-    constants = [literal(value, table.c[name].type) for name, value in values.items()]
-    conn.execute(
-        insert(table).from_select([id_column, *values], select(source.c.value, *constants))
-    )
 
 
 class order_number(FunctionElement[str]):

@@ -1,12 +1,14 @@
 """Status changes on one or many orders: complete, cancel, hold, release, reopen.
 
 Each call is one transaction that reports a per-order outcome (done, skipped with the reason,
-or conflict with who changed the order). The rows are read and locked first (`BEGIN
-IMMEDIATE` on SQLite, `FOR UPDATE` on PostgreSQL), then changed by one guarded statement per
-group of orders, `UPDATE ... WHERE id IN (...) AND version = :v AND status IN (<allowed>)`,
-so the status machine and the lost-update guard are enforced in the write itself. History
-rows and the billing feed are written in the same transaction by `INSERT ... SELECT` over
-the same ids.
+or conflict with who changed the order). The orders are changed by set, never read into
+Python first: why an order cannot make the move (already there, a move the status machine
+forbids, the action's own rules such as a life-support disconnection) is one SQL expression,
+and the guarded `UPDATE ... WHERE id IN (...) AND version = :v AND <why not> IS NULL` changes
+the orders for which it is NULL, so the status machine and the lost-update guard are enforced
+in the write itself. History rows (`INSERT ... SELECT`, just before the UPDATE, with the same
+condition) and the billing feed are written in the same transaction. A preview for the
+confirmation reads its reasons from the same expression.
 """
 
 from __future__ import annotations
@@ -19,7 +21,20 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput
@@ -33,8 +48,9 @@ from wo_tui.core.models import (
 from wo_tui.core.numbers import format_number
 from wo_tui.core.orders import queue_email
 from wo_tui.core.sanitize import clean_text
-from wo_tui.core.sql import id_set, insert_per_id, order_number
+from wo_tui.core.sql import id_set, order_number
 from wo_tui.core.statuses import (
+    OPEN_STATUSES,
     CancelReason,
     Outcome,
     WorkOrderStatus,
@@ -101,69 +117,55 @@ class BatchResult:
         )
 
 
-class LockedOrder(NamedTuple):
-    """An order as a status change reads (and locks) it, with its type's completion rule
-    and fee. A plain tuple: a batch reads these fields some 100,000 times, and a SQLAlchemy
-    `Row` answers an attribute only after the normal lookup failed and formatted an error
-    message (~0.75 µs, against ~0.03 µs here)."""
+class OrderType(NamedTuple):
+    """What a status change needs of an order's type: its completion rule and its fee."""
 
-    id: int
-    status: str
-    version: int
-    type_code: str
-    life_support: bool
-    assignee_id: int | None
+    code: str
     completion_needs: str | None
-    type_fee_code: str | None
+    fee_code: str | None
 
 
-Guard = Callable[[LockedOrder], str | None]
-"""Returns why an otherwise eligible order must be skipped, or None."""
-Changes = Callable[[LockedOrder], dict[str, Any]]
-"""The column values to set on one order (beyond status, version and updated_*). They may
-depend on the order's type (its `completion_needs`, `type_fee_code`), never on anything
-else of the order: they are worked out once per type."""
+class Skip(NamedTuple):
+    """A reason of an action's own to leave an order as it is, in SQL: `when` is a condition
+    on the order's columns, `why` the reason as SQL text (`_said`, `_status_is`)."""
+
+    when: ColumnElement[bool]
+    why: ColumnElement[str]
+
+
+Changes = Callable[[OrderType], dict[str, Any]]
+"""The column values to set on an order of one type (beyond status, version and updated_*).
+They depend on the type only: they are worked out once per type, and where the types differ
+the UPDATE sets them with a `CASE type_code`."""
 
 
 def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
 
 
-def _read_locked(
-    conn: Connection, ids: Sequence[int], *, lock: bool = True
-) -> dict[int, LockedOrder]:
-    """The orders of `ids` that exist, with their type's completion rule and fee. The types
-    are read once (a handful of rows) and looked up here: joining them in SQL (a seek and
-    two more columns per order) cost an eighth of the instructions of reading 10,000."""
-    types = {
-        code: (needs, fee)
-        for code, needs, fee in conn.execute(
-            select(
-                work_order_types.c.code,
-                work_order_types.c.completion_needs,
-                work_order_types.c.fee_code,
-            )
-        )
-    }
-    order = work_orders.c
-    # Lock in id order (ORDER BY id): two batches over overlapping orders would otherwise
-    # lock in opposite orders and deadlock on PostgreSQL.
-    query = (
-        select(  # LockedOrder's fields, its type's two after them
-            order.id,
-            order.status,
-            order.version,
-            order.type_code,
-            order.life_support,
-            order.assignee_id,
-        )
-        .where(order.id.in_(id_set(conn, ids)))
-        .order_by(order.id)
-    )
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=work_orders)
-    make = LockedOrder._make
-    return {row[0]: make((*row, *types[row[3]])) for row in conn.execute(query)}
+def _said(text: str) -> ColumnElement[str]:
+    return literal(text, String())
+
+
+def _status_is(rest: str) -> ColumnElement[str]:
+    """'is ' || status || rest: a reason that names the order's status."""
+    return _said("is ") + work_orders.c.status + _said(rest)
+
+
+def _skip_reason(target: WorkOrderStatus, skips: Sequence[Skip]) -> ColumnElement[str | None]:
+    """Why an order cannot make the move to `target`, as one SQL expression (NULL when it
+    can): already there, a move the status machine forbids, or one of the action's own
+    `skips`, in that order. The write changes exactly the orders for which it is NULL; the
+    preview and the report of a batch read their reasons from the same expression, so what
+    is shown and what is done cannot disagree."""
+    status = work_orders.c.status
+    allowed = {s.value for s in allowed_from(target)}
+    forbidden = [s.value for s in WorkOrderStatus if s is not target and s.value not in allowed]
+    whens = [(status == target.value, _said(f"already {target.value}"))]
+    if forbidden:
+        whens.append((status.in_(forbidden), _status_is(f"; cannot go to {target.value}")))
+    whens.extend(skips)
+    return case(*whens, else_=null())
 
 
 def change_status(
@@ -174,49 +176,204 @@ def change_status(
     action: str,
     reason: str | None,
     changes: Changes,
-    guard: Guard | None = None,
+    skips: Sequence[Skip] = (),
     billing_action: str | None = None,
     expected_versions: Mapping[int, int] | None = None,
-    after: Callable[[Connection, list[LockedOrder]], None] | None = None,
+    after: Callable[[Connection, str], None] | None = None,
 ) -> BatchResult:
-    """Move every order in `ids` to `target` where the status machine allows it, in one
-    transaction. `expected_versions` (id → version the caller saw) turns a change made by
-    someone else since then into a conflict instead of an overwrite. `after` runs in the
-    same transaction with the changed orders (as they were before the change)."""
+    """Move every order in `ids` to `target` where the status machine and the action's
+    `skips` allow it, in one transaction, by set: the orders are not read into Python.
+
+    Per version the caller saw (`expected_versions`, id → version; a change made by someone
+    else since then is a conflict, not an overwrite) there are two statements over the same
+    condition, `id IN (<ids>) AND version = :v AND <skip reason> IS NULL`: an `INSERT ...
+    SELECT` of the history rows (with the old status) and the guarded `UPDATE`. Both run
+    under the write lock (`BEGIN IMMEDIATE` on SQLite, the rows locked `FOR UPDATE` first on
+    PostgreSQL), so they match the same rows; their counts are checked. Only when some order
+    was not changed, or the versions after the change are not known from the caller's, is
+    each order's outcome read back (one statement). `after` runs in the same transaction
+    with the batch id (its history rows name the changed orders)."""
     order_ids = _unique(ids)
+    wanted = expected_versions or {}
+    expected = {i: int(wanted[i]) for i in order_ids if i in wanted}
     batch = BatchResult(batch_id=uuid.uuid4().hex, action=action)
-    outcomes: dict[int, OrderOutcome] = {}
     now = ctx.now()
-    why_not = _Eligibility(target, guard, expected_versions)
+    skip = _skip_reason(target, skips)
+    order = work_orders.c
     with ctx.db.write() as conn:
-        rows = _read_locked(conn, order_ids)
-        eligible: list[LockedOrder] = []
-        for order_id in order_ids:
-            row = rows.get(order_id)
-            skip = why_not(row)
-            if skip is None:
-                assert row is not None
-                eligible.append(row)
+        if conn.dialect.name == "postgresql":
+            # Lock in id order: two batches over overlapping orders would otherwise lock in
+            # opposite orders and deadlock.
+            conn.execute(
+                select(order.id)
+                .where(order.id.in_(id_set(conn, order_ids)))
+                .order_by(order.id)
+                .with_for_update(of=work_orders)
+            ).all()
+        values = _new_values(conn, ctx, target, changes, now)
+        changed = 0
+        for version, group in _by_version(order_ids, expected).items():
+            eligible: list[ColumnElement[bool]] = [
+                order.id.in_(id_set(conn, group)),
+                skip.is_(None),
+            ]
+            if version is not None:
+                eligible.append(order.version == version)
+            logged = _write_history(conn, ctx, batch.batch_id, eligible, target, reason, now)
+            moved = conn.execute(update(work_orders).where(*eligible).values(values)).rowcount
+            if moved != logged:  # cannot happen under the lock; never commit a wrong trail
+                raise RuntimeError(
+                    f"{action}: {moved} orders changed but {logged} history rows written; "
+                    "nothing was saved"
+                )
+            changed += moved
+        if changed == len(order_ids):
+            batch.outcomes = [OrderOutcome(i, Result.DONE) for i in order_ids]
+            if len(expected) == len(order_ids):
+                batch.versions = {i: v + 1 for i, v in expected.items()}
             else:
-                outcomes[order_id] = OrderOutcome(order_id, *skip)
-        _name_who_changed(conn, outcomes)
-        changed = _guarded_update(conn, ctx, eligible, target, changes, now) if eligible else []
-        if len(changed) < len(eligible):
-            moved = {row.id for row in changed}
-            for row in eligible:
-                if row.id not in moved:
-                    outcomes[row.id] = OrderOutcome(
-                        row.id, Result.CONFLICT, "changed by someone else just now"
-                    )
-        for row in changed:
-            outcomes[row.id] = OrderOutcome(row.id, Result.DONE)
-            batch.versions[row.id] = row.version + 1
+                batch.versions = _versions(conn, order_ids)
+        else:
+            batch.outcomes, batch.versions = _report(
+                conn, batch.batch_id, order_ids, expected, skip
+            )
         if changed:
-            _write_trail(conn, ctx, batch.batch_id, changed, target, reason, billing_action)
+            if billing_action is not None:
+                _write_billing(conn, ctx, batch.batch_id, reason, billing_action, now)
             if after is not None:
-                after(conn, changed)
-    batch.outcomes = [outcomes[i] for i in order_ids]
+                after(conn, batch.batch_id)
     return batch
+
+
+def _by_version(order_ids: list[int], expected: dict[int, int]) -> dict[int | None, list[int]]:
+    """The ids per version the caller saw (None: no version given). A batch has a handful of
+    distinct versions, and a plain `version = :v` costs SQLite nothing where matching (id,
+    version) pairs against a set cost a quarter of the statement."""
+    groups: dict[int | None, list[int]] = defaultdict(list)
+    for order_id in order_ids:
+        groups[expected.get(order_id)].append(order_id)
+    return groups
+
+
+def _new_values(
+    conn: Connection, ctx: Context, target: WorkOrderStatus, changes: Changes, now: Any
+) -> dict[str, Any]:
+    """The SET of the guarded UPDATE: `changes` worked out for each order type (a handful
+    of rows), a plain value where every type gets the same, else `CASE type_code ...`."""
+    types = work_order_types.c
+    per_type = {
+        kind.code: changes(kind)
+        for kind in map(
+            OrderType._make,
+            conn.execute(select(types.code, types.completion_needs, types.fee_code)),
+        )
+    }
+    order = work_orders.c
+    values: dict[str, Any] = {}
+    for name in dict.fromkeys(name for given in per_type.values() for name in given):
+        column = order[name]
+        if all(name in given for given in per_type.values()):
+            distinct = {given[name] for given in per_type.values()}
+            if len(distinct) == 1:
+                values[name] = distinct.pop()
+                continue
+        values[name] = case(
+            {
+                code: literal(given[name], column.type)
+                for code, given in per_type.items()
+                if name in given
+            },
+            value=order.type_code,
+            else_=column,
+        )
+    return {
+        **values,
+        "status": target.value,
+        "version": order.version + 1,
+        "updated_at": now,
+        "updated_by": ctx.operator,
+    }
+
+
+def _write_history(
+    conn: Connection,
+    ctx: Context,
+    batch_id: str,
+    eligible: Sequence[ColumnElement[bool]],
+    target: WorkOrderStatus,
+    reason: str | None,
+    now: Any,
+) -> int:
+    """One history row per order that `eligible` matches, with its status before the change:
+    `INSERT ... SELECT`, run just before the UPDATE with the same condition. Returns the
+    number of rows written."""
+    order = work_orders.c
+    trail = history.c
+    row = {
+        "work_order_id": order.id,
+        "at": literal(now, trail.at.type),
+        "actor": literal(ctx.operator, trail.actor.type),
+        "field": literal("status", trail.field.type),
+        "old_value": order.status,
+        "new_value": literal(target.value, trail.new_value.type),
+        "reason": literal(reason, trail.reason.type),
+        "batch_id": literal(batch_id, trail.batch_id.type),
+    }
+    source = select(*row.values()).where(*eligible)
+    statement = insert(history).from_select(list(row), source)
+    # An INSERT's row count is kept only on request (psycopg's would read -1).
+    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+
+
+def _changed_by(batch_id: str) -> Select[Any]:
+    """The ids of the orders a batch changed: its history rows say which."""
+    return select(history.c.work_order_id).where(history.c.batch_id == batch_id)
+
+
+def _versions(conn: Connection, order_ids: list[int]) -> dict[int, int]:
+    """id → version now, of each order."""
+    order = work_orders.c
+    query = select(order.id, order.version).where(order.id.in_(id_set(conn, order_ids)))
+    return {order_id: version for order_id, version in conn.execute(query).all()}
+
+
+def _report(
+    conn: Connection,
+    batch_id: str,
+    order_ids: list[int],
+    expected: dict[int, int],
+    skip: ColumnElement[str | None],
+) -> tuple[list[OrderOutcome], dict[int, int]]:
+    """Every order's outcome, in the order asked, and the version of each changed order,
+    read after the write in one statement. An order the batch did not change is as it was,
+    so the skip reason read now is the one that kept it: a conflict when its version is not
+    the one the caller saw, else skipped with that reason."""
+    order = work_orders.c
+    query = select(order.id, order.version, order.id.in_(_changed_by(batch_id)), skip).where(
+        order.id.in_(id_set(conn, order_ids))
+    )
+    found = {row[0]: row for row in conn.execute(query)}
+    outcomes: dict[int, OrderOutcome] = {}
+    versions: dict[int, int] = {}
+    for order_id in order_ids:
+        row = found.get(order_id)
+        if row is None:
+            outcomes[order_id] = OrderOutcome(order_id, Result.SKIPPED, "no such order")
+            continue
+        _, version, done, why = row
+        if done:
+            outcomes[order_id] = OrderOutcome(order_id, Result.DONE)
+            versions[order_id] = version
+        elif expected.get(order_id, version) != version:
+            outcomes[order_id] = OrderOutcome(order_id, Result.CONFLICT)  # who: below
+        elif why is not None:
+            outcomes[order_id] = OrderOutcome(order_id, Result.SKIPPED, why)
+        else:
+            outcomes[order_id] = OrderOutcome(
+                order_id, Result.CONFLICT, "changed by someone else just now"
+            )
+    _name_who_changed(conn, outcomes)
+    return [outcomes[i] for i in order_ids], versions
 
 
 def preview(
@@ -230,20 +387,28 @@ def preview(
     outcomes a confirmation shows, and the versions to guard the real change with."""
     order_ids = _unique(ids)
     closing = target in (WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED)
-    guard = _life_support_guard(life_support_override) if closing else None
+    skip = _skip_reason(target, _life_support_skips(life_support_override) if closing else [])
     result = BatchResult(batch_id="", action=f"to {target.value}")
+    order = work_orders.c
     with ctx.db.read() as conn:
-        rows = _read_locked(conn, order_ids, lock=False)
-    why_not = _Eligibility(target, guard, None)
+        query = select(order.id, order.version, skip, order.status, order.assignee_id).where(
+            order.id.in_(id_set(conn, order_ids))
+        )
+        found = {row[0]: row for row in conn.execute(query)}
     for order_id in order_ids:
-        row = rows.get(order_id)
-        skip = why_not(row)
-        result.outcomes.append(OrderOutcome(order_id, *(skip or (Result.DONE, ""))))
-        if row is not None:
-            result.versions[order_id] = row.version
-            told = row.status == WorkOrderStatus.SENT.value and row.assignee_id
-            if skip is None and target is WorkOrderStatus.CANCELLED and told:
-                result.emails += 1
+        row = found.get(order_id)
+        if row is None:
+            result.outcomes.append(OrderOutcome(order_id, Result.SKIPPED, "no such order"))
+            continue
+        _, version, why, status, assignee_id = row
+        result.versions[order_id] = version
+        if why is not None:
+            result.outcomes.append(OrderOutcome(order_id, Result.SKIPPED, why))
+            continue
+        result.outcomes.append(OrderOutcome(order_id, Result.DONE))
+        told = status == WorkOrderStatus.SENT.value and assignee_id is not None
+        if target is WorkOrderStatus.CANCELLED and told:
+            result.emails += 1
     return result
 
 
@@ -258,79 +423,9 @@ def undo(ctx: Context, batch: BatchResult) -> BatchResult:
     )
 
 
-def _guarded_update(
-    conn: Connection,
-    ctx: Context,
-    eligible: list[LockedOrder],
-    target: WorkOrderStatus,
-    changes: Changes,
-    now: Any,
-) -> list[LockedOrder]:
-    """Change the eligible orders with one guarded statement per group of orders that get
-    the same values and were read at the same version: `UPDATE ... WHERE id IN (<ids>) AND
-    version = :v AND status IN (<allowed>)`. The version is the lost-update guard, the
-    status list the state machine; a batch has a handful of distinct versions, and a plain
-    `version = :v` costs SQLite nothing where matching (id, version) pairs against a set
-    cost a quarter of the statement. Returns the orders that really changed (as they were
-    read).
-
-    The rows were read under the write lock, so the guard holds for every one of them and
-    the statement's row count says so; only when it falls short are the changed rows looked
-    up. (`RETURNING id` would say which rows changed in every batch, but SQLite runs it as a
-    trigger program per row: 13,000 instructions an order, 11% of a 10,000-order batch.)"""
-    # Types that get the same values share a group. A group is keyed by the number of its
-    # value set, not the values: hashing the values for each of 10,000 orders cost more
-    # than the grouping itself.
-    value_sets: dict[tuple[tuple[str, Any], ...], int] = {}
-    per_type: dict[str, int] = {}
-    groups: dict[tuple[int, int], list[LockedOrder]] = defaultdict(list)
-    for row in eligible:
-        number = per_type.get(row.type_code)
-        if number is None:
-            values = tuple(sorted(changes(row).items()))
-            number = per_type[row.type_code] = value_sets.setdefault(values, len(value_sets))
-        groups[row.version, number].append(row)
-    values_of = list(value_sets)
-    allowed = [s.value for s in allowed_from(target)]
-    order = work_orders.c
-    done: list[LockedOrder] = []
-    for (version, number), members in groups.items():
-        values = values_of[number]
-        ids = id_set(conn, [r.id for r in members])
-        statement = (
-            update(work_orders)
-            .where(order.id.in_(ids), order.version == version, order.status.in_(allowed))
-            .values(
-                {
-                    **dict(values),
-                    "status": target.value,
-                    "version": version + 1,
-                    "updated_at": now,
-                    "updated_by": ctx.operator,
-                }
-            )
-        )
-        if conn.execute(statement).rowcount == len(members):
-            done.extend(members)
-            continue
-        changed = set(
-            conn.execute(
-                select(order.id).where(
-                    order.id.in_(ids),
-                    order.version == version + 1,
-                    order.status == target.value,
-                    order.updated_at == now,
-                    order.updated_by == ctx.operator,
-                )
-            ).scalars()
-        )
-        done.extend(row for row in members if row.id in changed)
-    return done
-
-
 def _name_who_changed(conn: Connection, outcomes: dict[int, OrderOutcome]) -> None:
     """Fill in who changed each conflicting order and when (read only for the conflicts:
-    most batches have none, and reading it for every order costs more than the update)."""
+    most batches have none)."""
     ids = [i for i, o in outcomes.items() if o.result is Result.CONFLICT and not o.detail]
     if not ids:
         return
@@ -343,77 +438,16 @@ def _name_who_changed(conn: Connection, outcomes: dict[int, OrderOutcome]) -> No
         )
 
 
-class _Eligibility:
-    """Why an order (as read) cannot make the move to `target`, or None when it can: no
-    such order, changed since the caller saw it, already there, a move the status machine
-    forbids, or the action's own guard. Worked out once per batch, then per order with
-    plain comparisons (a batch asks this 10,000 times)."""
-
-    def __init__(
-        self,
-        target: WorkOrderStatus,
-        guard: Guard | None,
-        expected_versions: Mapping[int, int] | None,
-    ) -> None:
-        self.target = target
-        self.guard = guard
-        self.expected = expected_versions or {}
-        allowed = {s.value for s in allowed_from(target)}
-        self.cannot = {
-            s.value: f"is {s.value}; cannot go to {target.value}"
-            for s in WorkOrderStatus
-            if s is not target and s.value not in allowed
-        }
-        self.cannot[target.value] = f"already {target.value}"
-
-    def __call__(self, row: LockedOrder | None) -> tuple[Result, str] | None:
-        if row is None:
-            return Result.SKIPPED, "no such order"
-        expected = self.expected.get(row.id)
-        if expected is not None and expected != row.version:
-            return Result.CONFLICT, ""  # who and when: _name_who_changed
-        cannot = self.cannot.get(row.status)
-        if cannot is not None:
-            return Result.SKIPPED, cannot
-        reason = self.guard(row) if self.guard else None
-        return (Result.SKIPPED, reason) if reason else None
-
-
-def _write_trail(
+def _write_billing(
     conn: Connection,
     ctx: Context,
     batch_id: str,
-    updated: list[LockedOrder],
-    target: WorkOrderStatus,
     reason: str | None,
-    billing_action: str | None,
+    billing_action: str,
+    now: Any,
 ) -> None:
-    """One history row per changed order and, for a closing or reopening action, one row of
-    the billing feed with the order's values as they are after the change. Both are built
-    in SQL from the set of ids (`INSERT ... SELECT`): one statement per old status for the
-    history, one for the feed, whatever the number of orders."""
-    now = ctx.now()
-    by_old_status: dict[str, list[int]] = defaultdict(list)
-    for row in updated:
-        by_old_status[row.status].append(row.id)
-    for old_status, ids in by_old_status.items():
-        insert_per_id(
-            conn,
-            history,
-            "work_order_id",
-            ids,
-            {
-                "at": now,
-                "actor": ctx.operator,
-                "field": "status",
-                "old_value": old_status,
-                "new_value": target.value,
-                "reason": reason,
-                "batch_id": batch_id,
-            },
-        )
-    if billing_action is None:
-        return
+    """One row of the billing feed per order the batch changed, with the order's values as
+    they are after the change: one `INSERT ... SELECT`, whatever the number of orders."""
     order = work_orders.c
     feed = {
         "work_order_id": order.id,
@@ -435,8 +469,7 @@ def _write_trail(
         "actor": literal(ctx.operator, billing_outbound.c.actor.type),
         "at": literal(now, billing_outbound.c.at.type),
     }
-    changed = [row.id for row in updated]
-    source = select(*feed.values()).where(order.id.in_(id_set(conn, changed))).order_by(order.id)
+    source = select(*feed.values()).where(order.id.in_(_changed_by(batch_id))).order_by(order.id)
     conn.execute(insert(billing_outbound).from_select(list(feed), source))
 
 
@@ -447,13 +480,14 @@ def _text(value: str | None, *, what: str, required: bool = False) -> str | None
     return cleaned or None
 
 
-def _life_support_guard(override: str | None) -> Guard:
-    def guard(row: LockedOrder) -> str | None:
-        if row.type_code == "DISCONNECT" and row.life_support and not override:
-            return LIFE_SUPPORT_SKIP
-        return None
-
-    return guard
+def _life_support_skips(override: str | None) -> list[Skip]:
+    """A disconnection at a life-support site is not closed, unless overridden."""
+    if override:
+        return []
+    order = work_orders.c
+    return [
+        Skip(and_(order.type_code == "DISCONNECT", order.life_support), _said(LIFE_SUPPORT_SKIP))
+    ]
 
 
 def _single_override(ids: list[int], override: str | None) -> str | None:
@@ -499,15 +533,20 @@ def bulk_complete(
         raise InvalidInput({"reading": "a reading is given for one order at a time"})
     now = ctx.now()
 
-    life_support = _life_support_guard(override)
+    skips = _life_support_skips(override)
+    if stored_reading is not None:
+        types = work_order_types.c
+        read_types = select(types.code).where(types.completion_needs == "reading")
+        kind = work_orders.c.type_code
+        skips.insert(
+            0,
+            Skip(
+                kind.not_in(read_types), _said("a ") + kind + _said(" order takes no meter reading")
+            ),
+        )
 
-    def guard(row: LockedOrder) -> str | None:
-        if stored_reading is not None and row.completion_needs != "reading":
-            return f"a {row.type_code} order takes no meter reading"
-        return life_support(row)
-
-    def changes(row: LockedOrder) -> dict[str, Any]:
-        needs_reading = row.completion_needs == "reading" and outcome is Outcome.DONE
+    def changes(kind: OrderType) -> dict[str, Any]:
+        needs_reading = kind.completion_needs == "reading" and outcome is Outcome.DONE
         return {
             "completed_at": now,
             "completed_by": ctx.operator,
@@ -516,7 +555,7 @@ def bulk_complete(
             "outcome_reason": outcome_reason,
             "reading": stored_reading if needs_reading else None,
             "reading_to_follow": needs_reading and stored_reading is None,
-            "fee_code": row.type_fee_code if outcome is Outcome.DONE else None,
+            "fee_code": kind.fee_code if outcome is Outcome.DONE else None,
         }
 
     reason = note or outcome_reason
@@ -529,7 +568,7 @@ def bulk_complete(
         action="completed",
         reason=reason,
         changes=changes,
-        guard=guard,
+        skips=skips,
         billing_action="COMPLETED",
         expected_versions=expected_versions,
     )
@@ -566,27 +605,33 @@ def bulk_cancel(
         WorkOrderStatus.CANCELLED,
         action="cancelled",
         reason=why,
-        changes=lambda _row: fields,
-        guard=_life_support_guard(override),
+        changes=lambda _kind: fields,
+        skips=_life_support_skips(override),
         billing_action="CANCELLED",
         expected_versions=expected_versions,
-        after=lambda conn, changed: _tell_assignees(conn, ctx, changed),
+        after=lambda conn, batch_id: _tell_assignees(conn, ctx, batch_id),
     )
 
 
-def _tell_assignees(conn: Connection, ctx: Context, changed: list[LockedOrder]) -> None:
-    """Queue a cancellation notice to the assignee of every cancelled order that had been
+def _tell_assignees(conn: Connection, ctx: Context, batch_id: str) -> None:
+    """Queue a cancellation notice to the assignee of every order of the batch that had been
     SENT (domain.md: cancelling a SENT order tells the assignee), in the same transaction."""
-    sent = [r for r in changed if r.status == WorkOrderStatus.SENT.value and r.assignee_id]
+    order = work_orders.c
+    was_sent = _changed_by(batch_id).where(history.c.old_value == WorkOrderStatus.SENT.value)
+    sent = conn.execute(
+        select(order.id, order.assignee_id)
+        .where(order.id.in_(was_sent), order.assignee_id.is_not(None))
+        .order_by(order.id)
+    ).all()
     if not sent:
         return
-    wanted = {r.assignee_id for r in sent}
+    wanted = {assignee_id for _, assignee_id in sent}
     people = {
         p["id"]: p
         for p in conn.execute(select(assignees).where(assignees.c.id.in_(wanted))).mappings()
     }
-    for row in sent:
-        queue_email(conn, ctx, row.id, people[row.assignee_id], "cancellation_notice")
+    for order_id, assignee_id in sent:
+        queue_email(conn, ctx, order_id, people[assignee_id], "cancellation_notice")
 
 
 def parse_cancel_reason(reason: CancelReason | str) -> CancelReason:
@@ -633,10 +678,8 @@ def reopen(
         WorkOrderStatus.NEW,
         action="reopened",
         reason=why,
-        changes=lambda _row: cleared,
-        guard=lambda row: (
-            None if not WorkOrderStatus(row.status).is_open else f"is {row.status}, not closed"
-        ),
+        changes=lambda _kind: cleared,
+        skips=[Skip(work_orders.c.status.in_(OPEN_STATUSES), _status_is(", not closed"))],
         billing_action="REOPENED",
         expected_versions=expected_versions,
     )
@@ -657,7 +700,7 @@ def hold(
         WorkOrderStatus.ON_HOLD,
         action="put on hold",
         reason=why,
-        changes=lambda _row: {"hold_note": why},
+        changes=lambda _kind: {"hold_note": why},
         expected_versions=expected_versions,
     )
 
@@ -674,14 +717,13 @@ def release_hold(
     if to not in (WorkOrderStatus.NEW, WorkOrderStatus.SETUP):
         raise InvalidInput({"status": "an order leaves hold to NEW or SETUP"})
     why = _text(note, what="note")
-
-    def guard(row: LockedOrder) -> str | None:
-        if row.status != WorkOrderStatus.ON_HOLD.value:
-            return f"is {row.status}, not on hold"
-        if to is WorkOrderStatus.SETUP and row.assignee_id is None:
-            # SETUP means scheduled and assigned, ready to send: not without an assignee.
-            return "has no assignee; assign it to set it up"
-        return None
+    order = work_orders.c
+    skips = [Skip(order.status != WorkOrderStatus.ON_HOLD.value, _status_is(", not on hold"))]
+    if to is WorkOrderStatus.SETUP:
+        # SETUP means scheduled and assigned, ready to send: not without an assignee.
+        skips.append(
+            Skip(order.assignee_id.is_(None), _said("has no assignee; assign it to set it up"))
+        )
 
     return change_status(
         ctx,
@@ -689,8 +731,8 @@ def release_hold(
         to,
         action="released",
         reason=why,
-        changes=lambda _row: {"hold_note": None},
-        guard=guard,
+        changes=lambda _kind: {"hold_note": None},
+        skips=skips,
         expected_versions=expected_versions,
     )
 
@@ -704,7 +746,7 @@ def mark_sent(ctx: Context, ids: Iterable[int]) -> BatchResult:
         WorkOrderStatus.SENT,
         action="sent",
         reason="sent to the assignee",
-        changes=lambda _row: {"sent_at": now},
+        changes=lambda _kind: {"sent_at": now},
     )
 
 
@@ -716,8 +758,8 @@ def unassign(ctx: Context, ids: Iterable[int], note: str | None = None) -> Batch
         WorkOrderStatus.NEW,
         action="unassigned",
         reason=_text(note, what="note") or "unassigned",
-        changes=lambda _row: {"assignee_id": None, "assigned_at": None, "assigned_by": None},
-        guard=lambda row: (
-            None if row.status == WorkOrderStatus.SETUP.value else f"is {row.status}, not SETUP"
-        ),
+        changes=lambda _kind: {"assignee_id": None, "assigned_at": None, "assigned_by": None},
+        skips=[
+            Skip(work_orders.c.status != WorkOrderStatus.SETUP.value, _status_is(", not SETUP"))
+        ],
     )
