@@ -198,6 +198,13 @@ WALK_FILTERS = [
 ]
 
 
+def test_queue_rows_are_built_by_position_from_the_queue_columns() -> None:
+    """A window builds its rows from the columns' positions: both lists keep one order."""
+    from dataclasses import fields
+
+    assert [c.key for c in queue.QUEUE_COLUMNS] == [f.name for f in fields(QueueRow)]
+
+
 def test_the_data_has_what_the_tests_need(data: QueueData) -> None:
     statuses = {r["status"] for r in data.rows}
     assert statuses == OPEN | {"COMPLETED", "CANCELLED"}
