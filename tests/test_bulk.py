@@ -11,7 +11,7 @@ from sqlalchemy import Integer, func, insert, literal, select, update
 
 from wo_tui.core import status_changes
 from wo_tui.core.context import Context
-from wo_tui.core.errors import InvalidInput
+from wo_tui.core.errors import Conflict, InvalidInput
 from wo_tui.core.models import (
     assignees,
     billing_outbound,
@@ -551,7 +551,7 @@ def test_the_guard_is_in_the_update_statement(
 
     before = snapshot(ctx)
     monkeypatch.setattr(status_changes, "_write_history", write_history_then_change)
-    with pytest.raises(RuntimeError, match="1 orders changed but 2 history rows written"):
+    with pytest.raises(Conflict, match="1 orders changed but 2 history rows were written"):
         bulk_complete(ctx, [target, bystander], expected_versions=versions)
     assert snapshot(ctx) == before
 

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from wo_tui.core.context import Context
-from wo_tui.core.errors import InvalidInput
+from wo_tui.core.errors import Conflict, InvalidInput
 from wo_tui.core.models import (
     assignees,
     billing_outbound,
@@ -222,9 +222,9 @@ def change_status(
             logged = _write_history(conn, ctx, batch.batch_id, eligible, target, reason, now)
             moved = conn.execute(update(work_orders).where(*eligible).values(values)).rowcount
             if moved != logged:  # cannot happen under the lock; never commit a wrong trail
-                raise RuntimeError(
-                    f"{action}: {moved} orders changed but {logged} history rows written; "
-                    "nothing was saved"
+                raise Conflict(
+                    f"{moved} orders changed but {logged} history rows were written: the "
+                    "orders changed while the batch ran, so nothing was saved; run it again"
                 )
             changed += moved
         if changed == len(order_ids):
