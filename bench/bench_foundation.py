@@ -20,9 +20,10 @@ What it does (figures go to stdout as one table, then the query plans; progress 
 4. Times `status_changes.bulk_complete` of 10,000 open orders (orders + history +
    billing_outbound rows) against an ORM unit-of-work baseline, each run on a fresh copy of the
    seeded file; also as the dashboard calls it, with the versions its confirmation read
-   (`preview`, not timed), which spares the read-back of the versions after the change; and the floor the issue names (one raw `UPDATE ... WHERE id IN (...)` and an
-   executemany of history rows: "about 0.17 s" for 10,000 in perf-notes, on a narrower
-   table), here on the app's own table with its indexes, without any check or billing row.
+   (`preview`, not timed), which spares the read-back of the versions after the change; and
+   the floor the issue names (one raw `UPDATE ... WHERE id IN (...)` and an executemany of
+   history rows: "about 0.17 s" for 10,000 in perf-notes, on a narrower table), here on the
+   app's own table with its indexes, without any check or billing row.
 
 Each figure is the median over --runs runs; a run's figure for a read is the median of many
 calls (at least 5, until ~0.25 s or 200 calls). The variants are interleaved inside each run
