@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, func, insert, literal, select, update
+from sqlalchemy import Integer, String, func, insert, literal, select, update
 
 from wo_tui.core import status_changes
 from wo_tui.core.context import Context
@@ -576,6 +576,27 @@ def test_a_change_after_the_confirmation_is_a_conflict_named_by_the_write(ctx: C
     assert row(ctx, cancelled)["status"] == "CANCELLED"
     assert [b["work_order_id"] for b in outbound(ctx) if b["action"] == "COMPLETED"] == [bystander]
     assert [h["new_value"] for h in status_trail(ctx, changed)] == ["NEW"]  # created only
+
+
+def test_a_skip_whose_reason_comes_out_null_still_skips(ctx: Context) -> None:
+    """A rule whose reason text is NULL in SQL still keeps its order as it is (a NULL reason
+    must not read as "no reason"), with a reason shown."""
+    kept, moved = make(ctx), make(ctx)
+    rule = status_changes.Skip(work_orders.c.id == kept, literal(None, String()))
+    result = status_changes.change_status(
+        ctx,
+        [kept, moved],
+        WorkOrderStatus.ON_HOLD,
+        action="put on hold",
+        reason="no access",
+        changes=lambda _kind: {"hold_note": "no access"},
+        skips=[rule],
+    )
+    assert [(o.result, o.detail) for o in result.outcomes] == [
+        (Result.SKIPPED, "skipped"),
+        (Result.DONE, ""),
+    ]
+    assert (row(ctx, kept)["status"], row(ctx, moved)["status"]) == ("NEW", "ON_HOLD")
 
 
 def test_orders_read_at_different_versions_change_in_one_batch(ctx: Context) -> None:

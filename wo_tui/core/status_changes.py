@@ -127,7 +127,10 @@ class OrderType(NamedTuple):
 
 class Skip(NamedTuple):
     """A reason of an action's own to leave an order as it is, in SQL: `when` is a condition
-    on the order's columns, `why` the reason as SQL text (`_said`, `_status_is`)."""
+    on the order's columns, `why` the reason as SQL text (`_said`, `_status_is`). An order
+    is changed unless some `when` is true: a `when` that is NULL for an order (a comparison
+    with a NULL column) does not skip it, so write conditions that are true or false for
+    every order (`IS NULL`, `IS NOT DISTINCT FROM`, columns that are NOT NULL)."""
 
     when: ColumnElement[bool]
     why: ColumnElement[str]
@@ -164,7 +167,8 @@ def _skip_reason(target: WorkOrderStatus, skips: Sequence[Skip]) -> ColumnElemen
     whens = [(status == target.value, _said(f"already {target.value}"))]
     if forbidden:
         whens.append((status.in_(forbidden), _status_is(f"; cannot go to {target.value}")))
-    whens.extend(skips)
+    # A reason that came out NULL would read as "no reason": the order would be changed.
+    whens.extend((when, func.coalesce(why, _said("skipped"))) for when, why in skips)
     return case(*whens, else_=null())
 
 
