@@ -301,8 +301,10 @@ async def test_each_refresh_s_new_rows_keep_their_own_highlight_time(
     db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rows that come with a second refresh stay highlighted when the first refresh's time
-    is up (it ends the highlight of its own rows only)."""
-    monkeypatch.setattr(dashboard_screen, "FRESH_SECONDS", 1.0)
+    is up (it ends the highlight of its own rows only). The margins are wide (1.5 s between
+    the refreshes, 3 s of highlight): with 1 s and 0.5 s, a loaded CI machine took longer
+    than the gap to settle the second refresh, and the first rows' time was up already."""
+    monkeypatch.setattr(dashboard_screen, "FRESH_SECONDS", 3.0)
     add_orders(db, [{} for _ in range(3)])
     app = _app(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -311,14 +313,14 @@ async def test_each_refresh_s_new_rows_keep_their_own_highlight_time(
         first = add_by_another_writer(db_url, due_date=TODAY + timedelta(days=30))
         await pilot.press("r")
         await settle(pilot)
-        await pilot.pause(0.5)
+        await pilot.pause(1.5)
         second = add_by_another_writer(db_url, due_date=TODAY + timedelta(days=31))
         await pilot.press("r")
         await settle(pilot)
         assert widget.fresh == {first, second}
-        assert await wait_until(pilot, lambda: first not in widget.fresh), "first still new"
+        assert await wait_until(pilot, lambda: first not in widget.fresh, seconds=5), "first new"
         assert widget.fresh == {second}
-        assert await wait_until(pilot, lambda: not widget.fresh), "second still new"
+        assert await wait_until(pilot, lambda: not widget.fresh, seconds=5), "second still new"
 
 
 async def test_assign_says_how_many_marked_orders_the_filter_hides(db: Database) -> None:
