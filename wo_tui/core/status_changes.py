@@ -57,6 +57,7 @@ from wo_tui.core.statuses import (
     allowed_from,
 )
 
+NO_SUCH_ORDER = "no such order"
 LIFE_SUPPORT_SKIP = (
     "life-support site: a disconnection is never closed in bulk; "
     "open the order and give an explicit override"
@@ -334,11 +335,18 @@ def _changed_by(batch_id: str) -> Select[Any]:
     return select(history.c.work_order_id).where(history.c.batch_id == batch_id)
 
 
+def _by_id(conn: Connection, order_ids: list[int], *columns: Any) -> dict[int, tuple[Any, ...]]:
+    """id → (the `columns`) of each order of `order_ids` that exists, in one statement."""
+    order = work_orders.c
+    query = select(order.id, *columns).where(order.id.in_(id_set(conn, order_ids)))
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query).all()}
+
+
 def _versions(conn: Connection, order_ids: list[int]) -> dict[int, int]:
     """id → version now, of each order."""
-    order = work_orders.c
-    query = select(order.id, order.version).where(order.id.in_(id_set(conn, order_ids)))
-    return {order_id: version for order_id, version in conn.execute(query).all()}
+    return {
+        order_id: row[0] for order_id, row in _by_id(conn, order_ids, work_orders.c.version).items()
+    }
 
 
 def _report(
@@ -353,18 +361,15 @@ def _report(
     so the skip reason read now is the one that kept it: a conflict when its version is not
     the one the caller saw, else skipped with that reason."""
     order = work_orders.c
-    query = select(order.id, order.version, order.id.in_(_changed_by(batch_id)), skip).where(
-        order.id.in_(id_set(conn, order_ids))
-    )
-    found = {row[0]: row for row in conn.execute(query)}
+    found = _by_id(conn, order_ids, order.version, order.id.in_(_changed_by(batch_id)), skip)
     outcomes: dict[int, OrderOutcome] = {}
     versions: dict[int, int] = {}
     for order_id in order_ids:
         row = found.get(order_id)
         if row is None:
-            outcomes[order_id] = OrderOutcome(order_id, Result.SKIPPED, "no such order")
+            outcomes[order_id] = OrderOutcome(order_id, Result.SKIPPED, NO_SUCH_ORDER)
             continue
-        _, version, done, why = row
+        version, done, why = row
         if done:
             outcomes[order_id] = OrderOutcome(order_id, Result.DONE)
             versions[order_id] = version
@@ -395,16 +400,13 @@ def preview(
     result = BatchResult(batch_id="", action=f"to {target.value}")
     order = work_orders.c
     with ctx.db.read() as conn:
-        query = select(order.id, order.version, skip, order.status, order.assignee_id).where(
-            order.id.in_(id_set(conn, order_ids))
-        )
-        found = {row[0]: row for row in conn.execute(query)}
+        found = _by_id(conn, order_ids, order.version, skip, order.status, order.assignee_id)
     for order_id in order_ids:
         row = found.get(order_id)
         if row is None:
-            result.outcomes.append(OrderOutcome(order_id, Result.SKIPPED, "no such order"))
+            result.outcomes.append(OrderOutcome(order_id, Result.SKIPPED, NO_SUCH_ORDER))
             continue
-        _, version, why, status, assignee_id = row
+        version, why, status, assignee_id = row
         result.versions[order_id] = version
         if why is not None:
             result.outcomes.append(OrderOutcome(order_id, Result.SKIPPED, why))
