@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from wo_tui.core.status_changes import OrderOutcome, Result
+from wo_tui.core.outcomes import OrderOutcome, Result
 from wo_tui.widgets.outcome_list import OutcomeList
 
 

@@ -16,6 +16,7 @@ from wo_tui.config import Settings
 from wo_tui.core.context import Context
 from wo_tui.keys import APP_BINDINGS, KeyBinding
 from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
+from wo_tui.queue_view import Snapshot
 
 
 def styles_dir() -> Path:
@@ -51,12 +52,17 @@ class WoTuiApp(App[None]):
     CSS_PATH: ClassVar = [styles_dir() / "app.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(APP_BINDINGS)
 
-    def __init__(self, settings: Settings, ctx: Context) -> None:
+    def __init__(
+        self, settings: Settings, ctx: Context, *, first_read: Snapshot | None = None
+    ) -> None:
         # NO_COLOR: Textual's own filter draws in greys (still colour codes); with native
         # ANSI colours it uses the filter that writes none, only bold, reverse and so on.
         super().__init__(ansi_color=True if os.environ.get("NO_COLOR") is not None else None)
         self.settings = settings
         self.ctx = ctx
+        self.first_read = first_read
+        """The queue's first rows, read before the app started (the dashboard shows them in
+        its first frame instead of reading them itself)."""
         self.set_keymap(dict(settings.ui.keymap))
         # No animations (ux.md: slow SSH links): scrolling jumps, nothing fades or slides.
         self.animation_level = "none"
@@ -217,6 +223,6 @@ def _actions_provider() -> type:
     return ActionsProvider
 
 
-def make_app(settings: Settings, ctx: Context) -> WoTuiApp:
+def make_app(settings: Settings, ctx: Context, *, first_read: Snapshot | None = None) -> WoTuiApp:
     """The app factory used by the command line and the tests alike."""
-    return WoTuiApp(settings, ctx)
+    return WoTuiApp(settings, ctx, first_read=first_read)

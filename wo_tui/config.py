@@ -38,6 +38,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from wo_tui.core.db import sqlite_file
 from wo_tui.keys import BINDING_IDS
 
 APP_NAME = "wo-tui"
@@ -100,7 +101,7 @@ class DatabaseSettings(_PasswordSettings):
     def _url_parses(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("database URL is empty")
-        if value is not None and "://" in value:
+        if value is not None and "://" in value and sqlite_file(value) is None:
             from sqlalchemy.engine.url import make_url
 
             try:
@@ -118,13 +119,15 @@ class DatabaseSettings(_PasswordSettings):
         return self._url(reveal=False)
 
     def _url(self, *, reveal: bool) -> str:
-        from sqlalchemy.engine.url import make_url
-
         if self.url is None:
             db_file = Path(platformdirs.user_data_dir(APP_NAME)) / "wo-tui.db"
             return f"sqlite:///{db_file}"
         if "://" not in self.url:
             return f"sqlite:///{Path(self.url).expanduser().absolute()}"
+        if sqlite_file(self.url):
+            return self.url  # no password to hide or add: no need to load SQLAlchemy
+        from sqlalchemy.engine.url import make_url
+
         url = make_url(self.url)
         has_password = self.password is not None or self.password_file is not None
         if url.password is None and has_password and url.get_backend_name() != "sqlite":

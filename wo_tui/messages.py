@@ -8,7 +8,7 @@ from typing import Literal
 
 from textual.message import Message
 
-from wo_tui.core.queue import BucketCounts, QueueFilter
+from wo_tui.core.queue_types import BucketCounts, QueueFilter
 from wo_tui.queue_view import Snapshot
 
 Recount = Literal["all", "matching", "none"]

@@ -4,6 +4,9 @@ around the visible part, fetched in keyset windows, a cursor, and the marks.
 Only the rows near the screen are ever loaded, so moving, paging and jumping to the end cost
 one indexed query at most, whatever the size of the queue. Marks are order ids and survive
 scrolling, filtering, sorting and refreshes.
+
+The methods that read import `queue` (the statements, and SQLAlchemy with them) when they
+run: the app's first frame is painted before SQLAlchemy is loaded (`first_window`).
 """
 
 from __future__ import annotations
@@ -11,15 +14,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+from wo_tui.core.queue_types import QueueFilter, QueueRow, SortOrder, Window
 
-from wo_tui.core import queue
-from wo_tui.core.db import Database
-from wo_tui.core.queue import QueueFilter, QueueRow, SortOrder
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from wo_tui.core.db import Database
 
 Today = Callable[[], date]
+
+CHROME_LINES = 4
+"""The lines of the dashboard around the queue's rows: the bucket bar, the table header, the
+status line and the footer (the table's own resize sets the exact height)."""
+
+
+def rows_for(screen_lines: int) -> int:
+    """How many queue rows a screen of that many lines shows."""
+    return max(screen_lines - CHROME_LINES, 1)
+
+
+def first_read_size(screen_lines: int) -> int:
+    """How many rows the dashboard's first read asks for on such a screen (two screens:
+    `QueueView.snapshot_request`)."""
+    return 2 * rows_for(screen_lines)
 
 
 @dataclass(frozen=True)
@@ -32,7 +51,7 @@ class Snapshot:
     """Re-read around the current rows (a refresh) rather than from the top."""
     start_key: tuple[Any, ...] | None
     limit: int
-    window: queue.Window | None = None
+    window: Window | None = None
     total: int = 0
     first_index: int = 0
     """Position of the window's first row in the whole filtered queue."""
@@ -64,7 +83,9 @@ class QueueView:
     """Orders shown before (a refresh highlights the others as new)."""
 
     # -- reading ----------------------------------------------------------------------------
-    def _fetch(self, conn: Connection, **where: Any) -> queue.Window:
+    def _fetch(self, conn: Connection, **where: Any) -> Window:
+        from wo_tui.core import queue
+
         return queue.fetch_window(
             conn, self.filter, self.sort, self.today(), limit=self.height, **where
         )
@@ -72,6 +93,8 @@ class QueueView:
     def load_start(self, *, recount: bool = False) -> None:
         """Show the first rows of the queue. `recount` also counts what the filter matches
         (after a new filter); g keeps the total of the last read."""
+        from wo_tui.core import queue
+
         with self.db.read() as conn:
             window = self._fetch(conn)
             if not window.has_after:
@@ -91,7 +114,7 @@ class QueueView:
             self.total = len(window.rows)
         self._replace(window, first_index=max(self.total - len(window.rows), 0), cursor=-1)
 
-    def _replace(self, window: queue.Window, *, first_index: int, cursor: int) -> None:
+    def _replace(self, window: Window, *, first_index: int, cursor: int) -> None:
         self.rows = list(window.rows)
         self.has_before, self.has_after = window.has_before, window.has_after
         self.first_index = first_index
@@ -162,6 +185,8 @@ class QueueView:
         """Run a request (safe in a thread: touches only the database). Without the total
         the rows come back at once even when counting the matches takes long (a text
         filter scans the table); `total` is then -1."""
+        from wo_tui.core import queue
+
         today = self.today()
         flt, sort = request.filter, request.sort
         with self.db.read() as conn:
@@ -226,6 +251,8 @@ class QueueView:
 
     def jump_to(self, order_id: int) -> bool:
         """Put the cursor on an order if the filter matches it; False when it does not."""
+        from wo_tui.core import queue
+
         today = self.today()
         with self.db.read() as conn:
             row = queue.find_row(conn, self.filter, today, order_id)
@@ -310,6 +337,8 @@ class QueueView:
 
     def mark_all_matching(self) -> int:
         """Mark every order the filter matches, on screen or not; returns how many."""
+        from wo_tui.core import queue
+
         with self.db.read() as conn:
             ids = queue.matching_ids(conn, self.filter, self.today())
         self.marks.update(ids)
@@ -317,6 +346,8 @@ class QueueView:
 
     def invert_marks(self) -> None:
         """Marked rows of the filter become unmarked and the others marked."""
+        from wo_tui.core import queue
+
         with self.db.read() as conn:
             ids = set(queue.matching_ids(conn, self.filter, self.today()))
         self.marks = (self.marks - ids) | (ids - self.marks)
@@ -324,6 +355,8 @@ class QueueView:
     def hidden_marks(self, ids: list[int]) -> int:
         """How many of these marked orders the filter hides (marked under another filter or
         bucket); 0 when nothing is marked (the cursor row is always shown)."""
+        from wo_tui.core import queue
+
         if not self.marks or not ids:
             return 0
         if replace(self.filter, include_closed=False) == QueueFilter():

@@ -12,8 +12,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import DBAPIError
-
 from wo_tui.cli import admin, orders, worker
 from wo_tui.cli.runtime import EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.config import ConfigError
@@ -83,10 +81,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"wo-tui: {exc}", file=sys.stderr)
         return exc.status
-    except DBAPIError as exc:  # e.g. a value too long for its column on PostgreSQL
-        print(f"wo-tui: database error: {explain(exc.orig or exc)}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # SQLAlchemy is imported here, not at the top: the full screen paints its first
+        # frame before loading it. Only a database can have raised this kind of error.
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        # e.g. a value too long for its column on PostgreSQL
+        print(f"wo-tui: database error: {explain(exc.orig or exc)}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         runtime.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from wo_tui.cli.output import FORMATS, plain, write_rows
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.core.errors import WorkOrderError
+from wo_tui.core.queue_types import QueueFilter, SortOrder
 from wo_tui.core.statuses import AssigneeKind, EventStatus
 
 
@@ -93,15 +95,25 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_app(runtime: Runtime, args: argparse.Namespace) -> int:
-    """Open the full-screen app."""
+    """Open the full-screen app. Its first rows are read here, before Textual is loaded,
+    with the sqlite3 module (`first_window`): the first frame does not wait for SQLAlchemy,
+    which the first read after it loads. Any other database, or an SQLite one that needs
+    an upgrade, is opened the usual way first."""
+    from wo_tui.core.first_window import read_first_window
+    from wo_tui.queue_view import Snapshot, first_read_size
     from wo_tui.terminal import apply_color_mode
 
     settings = runtime.settings
-    ctx = runtime.context()
+    limit = first_read_size(shutil.get_terminal_size().lines)
+    window = read_first_window(settings.database.resolved_url(), limit)
+    ctx = runtime.context(seen_current=window is not None)
+    first = None
+    if window is not None:
+        first = Snapshot(QueueFilter(), SortOrder(), False, None, limit, window, total=-1)
     apply_color_mode(settings.ui.color_mode)
     from wo_tui.app import make_app
 
-    make_app(settings, ctx).run()
+    make_app(settings, ctx, first_read=first).run()
     return EXIT_OK
 
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from wo_tui.cli.output import FORMATS, plain, write_rows
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, CommandError, Runtime
-from wo_tui.core import dates, queue
+from wo_tui.core import dates
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.export import EXPORT_HEADERS, matching_rows, record
 from wo_tui.core.numbers import format_number, parse_number
-from wo_tui.core.status_changes import BatchResult, Result
+from wo_tui.core.outcomes import BatchResult, Result
+from wo_tui.core.queue_types import SORT_COLUMNS, QueueFilter, SortOrder, parse_filter
 from wo_tui.core.statuses import CancelReason, Outcome, Priority
 
 LIST_HEADERS = EXPORT_HEADERS
@@ -30,7 +31,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--status", action="append", default=[], help="e.g. new, sent, on_hold")
     p.add_argument("--type", action="append", default=[], help="e.g. RECONNECT")
     p.add_argument("--filter", default="", help='filter language, e.g. "overdue tech:sam"')
-    p.add_argument("--sort", default="priority", choices=sorted(queue.SORT_KEYS))
+    p.add_argument("--sort", default="priority", choices=sorted(SORT_COLUMNS))
     p.add_argument("--reverse", action="store_true", help="sort descending")
     p.add_argument("--limit", type=int, default=None, help="at most this many rows")
     p.add_argument("--format", choices=FORMATS, default="table")
@@ -130,7 +131,7 @@ def _report(batch: BatchResult) -> int:
     return EXIT_OK if batch.all_done else EXIT_PARTIAL
 
 
-def _rows(runtime: Runtime, flt: queue.QueueFilter, sort: queue.SortOrder, limit: int | None):
+def _rows(runtime: Runtime, flt: QueueFilter, sort: SortOrder, limit: int | None):
     """Stream the matching rows in keyset windows (never all in memory at once)."""
     ctx = runtime.context()
     with ctx.db.read() as conn:
@@ -141,8 +142,8 @@ def cmd_list(runtime: Runtime, args: argparse.Namespace) -> int:
     """Print the open queue (or every order with --all)."""
     words = [args.filter] + [f"status:{s}" for s in args.status] + [f"type:{t}" for t in args.type]
     try:
-        flt = queue.parse_filter(" ".join(words), include_closed=args.all)
-        sort = queue.SortOrder(args.sort, args.reverse)
+        flt = parse_filter(" ".join(words), include_closed=args.all)
+        sort = SortOrder(args.sort, args.reverse)
     except InvalidInput as exc:
         raise CommandError.from_service(exc) from None
     if args.limit is not None and args.limit < 1:

@@ -56,9 +56,14 @@ class Runtime:
             self._settings = load_settings(self.config_path, overrides=overrides)
         return self._settings
 
-    def database(self, *, upgrade_embedded: bool = True) -> Database:
+    def database(self, *, upgrade_embedded: bool = True, seen_current: bool = False) -> Database:
         """The connected database; an embedded SQLite one is brought to the newest schema,
-        a server database must already be there (`wo-tui db upgrade`)."""
+        a server database must already be there (`wo-tui db upgrade`). `seen_current`: the
+        caller has just read the database at the newest schema (the app's first window),
+        so its engine, and SQLAlchemy with it, is left to be made on first use."""
+        if self._db is None and seen_current:
+            settings = self.settings.database
+            self._db = Database(settings.resolved_url(), pool_size=settings.pool_size)
         if self._db is None:
             from wo_tui.core import schema
 
@@ -86,11 +91,13 @@ class Runtime:
                     ) from None
         return self._db
 
-    def context(self) -> Context:
-        """A service context acting as the configured operator."""
+    def context(self, *, seen_current: bool = False) -> Context:
+        """A service context acting as the configured operator (`seen_current`: see
+        `database`)."""
         address = self.settings.smtp.from_address
         domain = address.rsplit("@", 1)[-1] if "@" in address else "localhost"
-        return Context(self.database(), self.settings.operator.name, mail_domain=domain)
+        database = self.database(seen_current=seen_current)
+        return Context(database, self.settings.operator.name, mail_domain=domain)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -10,7 +10,7 @@ from datetime import date
 from wo_tui.core.context import Context
 from wo_tui.core.errors import Conflict, InvalidInput, WorkOrderError
 from wo_tui.core.orders import active_assignee, assign
-from wo_tui.core.status_changes import BatchResult, OrderOutcome, Result
+from wo_tui.core.outcomes import BatchResult, OrderOutcome, Result
 
 
 def assign_orders(

@@ -15,16 +15,16 @@ threshold as a safety net, and closing the last connection checkpoints as SQLite
 from __future__ import annotations
 
 import atexit
+import re
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 _READ_ONLY = "wo_tui_read_only"
 BUSY_TIMEOUT_MS = 15_000
@@ -114,18 +114,39 @@ class Checkpointer:
         # closing the pool's connections checkpoints the rest
 
 
-@dataclass
 class Database:
-    """An engine plus the two ways the services use it: `read()` and `write()`."""
+    """An engine plus the two ways the services use it: `read()` and `write()`.
 
-    engine: Engine
-    checkpointer: Checkpointer | None = field(default=None, repr=False)
-    """For an SQLite file: the background WAL checkpoints."""
+    The engine (and with it SQLAlchemy, ~0.3 s to import) is made on first use, by whichever
+    thread needs it first: the app paints its first frame from `first_window` and makes the
+    engine afterwards. `connect` makes it at once."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.pool_size = pool_size
+        self.echo = echo
+        self.checkpointer: Checkpointer | None = None
+        """For an SQLite file: the background WAL checkpoints."""
+        self._engine: Engine | None = None
+        self._making = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made on first use."""
+        engine = self._engine
+        if engine is None:
+            with self._making:
+                if self._engine is None:
+                    self._engine, self.checkpointer = _make_engine(
+                        self.url, pool_size=self.pool_size, echo=self.echo
+                    )
+                engine = self._engine
+        return engine
 
     @property
     def is_sqlite(self) -> bool:
         """True for the embedded SQLite database."""
-        return self.engine.dialect.name == "sqlite"
+        return self.url.split(":", 1)[0].split("+", 1)[0] == "sqlite"
 
     @property
     def display_url(self) -> str:
@@ -152,15 +173,28 @@ class Database:
 
     def dispose(self) -> None:
         """Stop the checkpointer and close every pooled connection (closing the last one
-        checkpoints the rest of the WAL)."""
+        checkpoints the rest of the WAL). Nothing to do when the engine was never made."""
+        with self._making:
+            engine = self._engine
+        if engine is None:
+            return
         if self.checkpointer is not None:
             self.checkpointer.stop()
-        self.engine.dispose()
+        engine.dispose()
 
 
 def sqlite_url_for(path: Path | str) -> str:
     """The SQLAlchemy URL of an SQLite file."""
     return f"sqlite:///{Path(path).expanduser().resolve()}"
+
+
+_PLAIN_SQLITE_URL = re.compile(r"sqlite(\+pysqlite)?:///(?P<path>[^?]+)")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a plain SQLite URL (`sqlite:///PATH`, no query options); else None."""
+    found = _PLAIN_SQLITE_URL.fullmatch(url)
+    return Path(found.group("path")) if found else None
 
 
 def normalise_url(url: str) -> str:
@@ -173,8 +207,18 @@ def normalise_url(url: str) -> str:
 
 
 def connect(url: str, *, pool_size: int = 5, echo: bool = False) -> Database:
-    """Create the engine for `url` with the settings this product relies on."""
-    url = normalise_url(url)
+    """The database at `url`, its engine made now (an unknown driver fails here)."""
+    db = Database(url, pool_size=pool_size, echo=echo)
+    db.engine  # noqa: B018 - made now, so that a bad URL is reported by the caller
+    return db
+
+
+def _make_engine(url: str, *, pool_size: int, echo: bool) -> tuple[Engine, Checkpointer | None]:
+    """The engine for `url` with the settings this product relies on, and for an SQLite
+    file its checkpointer."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
@@ -190,17 +234,18 @@ def connect(url: str, *, pool_size: int = 5, echo: bool = False) -> Database:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         if parsed.database and parsed.database != ":memory:":
-            return Database(engine, Checkpointer(engine))
-    else:
-        kwargs.update(pool_size=pool_size, pool_pre_ping=True)
-        if parsed.get_backend_name() == "postgresql":
-            # Times are stored in UTC without a zone: make the session agree.
-            kwargs["connect_args"] = {"options": "-c timezone=UTC"}
-        engine = create_engine(url, **kwargs)
-    return Database(engine)
+            return engine, Checkpointer(engine)
+        return engine, None
+    kwargs.update(pool_size=pool_size, pool_pre_ping=True)
+    if parsed.get_backend_name() == "postgresql":
+        # Times are stored in UTC without a zone: make the session agree.
+        kwargs["connect_args"] = {"options": "-c timezone=UTC"}
+    return create_engine(url, **kwargs), None
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    from sqlalchemy import event
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's begin event issue BEGIN itself (the pysqlite driver's own

@@ -14,15 +14,15 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from sqlalchemy import Connection
-
-from wo_tui.core import queue
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.queue import QueueFilter, QueueRow, SortOrder
+from wo_tui.core.queue_types import QueueFilter, QueueRow, SortOrder
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import Priority
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 EXPORT_HEADERS = (
     "number",
@@ -72,6 +72,8 @@ def matching_rows(
 ) -> Iterator[QueueRow]:
     """Every row the filter matches, in the sort order, read in keyset windows (never all
     in memory at once)."""
+    from wo_tui.core import queue
+
     after = None
     sent = 0
     while limit is None or sent < limit:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -28,134 +27,37 @@ from sqlalchemy import (
     tuple_,
 )
 
-from wo_tui.core.errors import InvalidInput
 from wo_tui.core.models import (
     assignees,
     open_status_clause,
     status_is,
     work_orders,
 )
-from wo_tui.core.numbers import MAX_ORDER_ID, format_number
+from wo_tui.core.numbers import MAX_ORDER_ID
+from wo_tui.core.queue_types import (
+    BUCKETS,
+    Bucket,
+    BucketCounts,
+    QueueFilter,
+    QueueRow,
+    SortOrder,
+    Window,
+    parse_filter,
+)
 from wo_tui.core.sql import contains_any_case, id_set
-from wo_tui.core.statuses import OPEN_STATUSES, Priority, WorkOrderStatus
+from wo_tui.core.statuses import OPEN_STATUSES
 
-Bucket = Literal["all", "new", "setup", "sent", "on_hold", "overdue", "due_today"]
-BUCKETS: tuple[Bucket, ...] = ("all", "new", "setup", "sent", "on_hold", "overdue", "due_today")
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """What the dispatcher asked to see; the empty filter is the whole open queue."""
-
-    text: str = ""
-    statuses: tuple[WorkOrderStatus, ...] = ()
-    types: tuple[str, ...] = ()
-    priorities: tuple[Priority, ...] = ()
-    assignee: str | None = None
-    overdue: bool = False
-    due_today: bool = False
-    include_closed: bool = False
-
-    def with_bucket(self, bucket: Bucket) -> QueueFilter:
-        """This filter narrowed to one bucket of the dashboard."""
-        if bucket == "overdue":
-            return replace(self, overdue=True)
-        if bucket == "due_today":
-            return replace(self, due_today=True)
-        if bucket == "all":
-            return self
-        return replace(self, statuses=(WorkOrderStatus(bucket.upper()),))
-
-
-_TOKEN = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
-
-
-def parse_filter(query: str, *, include_closed: bool = False) -> QueueFilter:
-    """Parse the filter language: free words plus `status:`, `type:`, `pri:`, `tech:`,
-    `overdue`, `due:today` (comma-separated values; quotes keep spaces)."""
-    words: list[str] = []
-    statuses: list[WorkOrderStatus] = []
-    types: list[str] = []
-    priorities: list[Priority] = []
-    assignee: str | None = None
-    overdue = due_today = False
-    for key, value, quoted, word in _TOKEN.findall(query):
-        if not key:
-            token = quoted or word
-            if token.lower() == "overdue":
-                overdue = True
-            else:
-                words.append(token)
-            continue
-        values = [v for v in value.strip('"').split(",") if v]
-        key = key.lower()
-        try:
-            if key == "status":
-                statuses += [_parse_status(v) for v in values]
-            elif key == "type":
-                types += [v.upper() for v in values]
-            elif key in ("pri", "priority"):
-                priorities += [Priority.parse(v) for v in values]
-            elif key in ("tech", "assignee"):
-                assignee = value.strip('"')
-            elif key == "due" and value.lower() == "today":
-                due_today = True
-            else:
-                raise ValueError(
-                    f"unknown filter {key}:{value}; use status:, type:, pri:, tech:, "
-                    "overdue or due:today"
-                )
-        except ValueError as exc:
-            raise InvalidInput({"filter": str(exc)}) from None
-    return QueueFilter(
-        text=" ".join(words),
-        statuses=tuple(statuses),
-        types=tuple(types),
-        priorities=tuple(priorities),
-        assignee=assignee,
-        overdue=overdue,
-        due_today=due_today,
-        include_closed=include_closed or any(not s.is_open for s in statuses),
-    )
-
-
-def _parse_status(value: str) -> WorkOrderStatus:
-    key = value.strip().upper().replace("-", "_").replace(" ", "_")
-    aliases = {"HOLD": "ON_HOLD", "SET_UP": "SETUP", "DONE": "COMPLETED", "CANCELED": "CANCELLED"}
-    try:
-        return WorkOrderStatus(aliases.get(key, key))
-    except ValueError:
-        names = ", ".join(s.value.lower() for s in WorkOrderStatus)
-        raise ValueError(f"unknown status {value!r}; use one of {names}") from None
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One row of the queue, as the dashboard and `orders list` show it."""
-
-    id: int
-    type_code: str
-    status: str
-    priority: int
-    customer_name: str | None
-    site_address: str | None
-    site_id: str | None
-    meter_number: str | None
-    scheduled_date: date | None
-    assignee_name: str | None
-    due_date: date
-    life_support: bool
-    version: int
-
-    @property
-    def number(self) -> str:
-        """The order's number."""
-        return format_number(self.id)
-
-    def is_overdue(self, today: date) -> bool:
-        """Open and past its due date."""
-        return WorkOrderStatus(self.status).is_open and self.due_date < today
-
+__all__ = [
+    "BUCKETS",
+    "Bucket",
+    "BucketCounts",
+    "QueueFilter",
+    "QueueRow",
+    "SortOrder",
+    "Window",
+    "parse_filter",
+]
+"""The plain data of the queue (`queue_types`), here too for the callers that read it."""
 
 QUEUE_COLUMNS = (
     work_orders.c.id,
@@ -202,36 +104,6 @@ SORT_KEYS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "assignee": (func.coalesce(assignees.c.name, ""), work_orders.c.id),
 }
 """Every sort order ends with the number, so keys are unique and windows never overlap."""
-
-
-@dataclass(frozen=True)
-class SortOrder:
-    """A sort column (a key of SORT_KEYS) and its direction."""
-
-    column: str = "priority"
-    descending: bool = False
-
-    def __post_init__(self) -> None:
-        if self.column not in SORT_KEYS:
-            raise InvalidInput(
-                {"sort": f"cannot sort by {self.column!r}; use one of {', '.join(SORT_KEYS)}"}
-            )
-
-    def key_of(self, row: QueueRow) -> tuple[Any, ...]:
-        """The keyset cursor of `row` under this order."""
-        values: dict[str, Any] = {
-            "priority": (row.priority, row.due_date, row.id),
-            "due": (row.due_date, row.priority, row.id),
-            "number": (row.id,),
-            "status": (row.status, row.id),
-            "type": (row.type_code, row.id),
-            "customer": (row.customer_name or "", row.id),
-            "address": (row.site_address or "", row.id),
-            "site": (row.site_id or "", row.id),
-            "scheduled": (row.scheduled_date or date(9999, 12, 31), row.id),
-            "assignee": (row.assignee_name or "", row.id),
-        }
-        return tuple(values[self.column])
 
 
 def _literal_in(column: ColumnElement[Any], values: list[str]) -> ColumnElement[bool]:
@@ -292,15 +164,6 @@ def _base(flt: QueueFilter, today: date, *columns: Any, with_assignee: bool = Fa
     # where(*clauses), not where(and_(*clauses)): an empty and_() is deprecated (and refused
     # by future SQLAlchemy) for a filter with no clause at all (closed orders included).
     return query.where(*_where(flt, today))
-
-
-@dataclass(frozen=True)
-class Window:
-    """A slice of the queue and whether there is more before / after it."""
-
-    rows: list[QueueRow] = field(default_factory=list)
-    has_before: bool = False
-    has_after: bool = False
 
 
 def fetch_window(
@@ -394,19 +257,6 @@ def _beyond(
 def _cursor_params(cursor: tuple[Any, ...]) -> dict[str, Any]:
     """The values of `_beyond`'s bind parameters for one cursor (a row's sort key)."""
     return {"k0_alone": cursor[0], **{f"k{i}": value for i, value in enumerate(cursor)}}
-
-
-@dataclass(frozen=True)
-class BucketCounts:
-    """The open queue's counts per bucket."""
-
-    all: int = 0
-    new: int = 0
-    setup: int = 0
-    sent: int = 0
-    on_hold: int = 0
-    overdue: int = 0
-    due_today: int = 0
 
 
 def count_buckets(conn: Connection, today: date) -> BucketCounts:

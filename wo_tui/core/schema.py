@@ -7,11 +7,10 @@ database's revision with `SCHEMA_HEAD` (a test keeps the two in step) and goes o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
-from wo_tui.core.db import Database
+if TYPE_CHECKING:
+    from wo_tui.core.db import Database
 
 SCHEMA_HEAD = "0005"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -28,6 +27,9 @@ def _alembic_config(db: Database, connection: object) -> object:
 
 def current_revision(db: Database) -> str | None:
     """The revision the database is at, or None for an empty database."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     with db.read() as conn:
         try:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

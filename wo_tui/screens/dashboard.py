@@ -17,17 +17,15 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from wo_tui.app import bindings_for, styles_dir
-from wo_tui.core import queue, status_changes
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.numbers import parse_number
-from wo_tui.core.outbox import count_failed
-from wo_tui.core.queue import BUCKETS, BucketCounts
-from wo_tui.core.status_changes import BatchResult, Result
+from wo_tui.core.outcomes import BatchResult, Result
+from wo_tui.core.queue_types import BUCKETS, BucketCounts, QueueFilter, SortOrder, parse_filter
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
 from wo_tui.keys import BUCKET_NAMES, DASHBOARD_BINDINGS
 from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
-from wo_tui.queue_view import QueueView, Snapshot
+from wo_tui.queue_view import QueueView, Snapshot, rows_for
 from wo_tui.screens.queue_actions import QueueActions
 from wo_tui.widgets.key_bar import KeyBar
 from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
@@ -71,11 +69,6 @@ def _cancel_note(reason: CancelReason, emails: int) -> str:
         f"Reason: {reason.label}. {emails} cancellation notice{plural} will be emailed to "
         "the assignees of orders already sent."
     )
-
-
-CHROME_LINES = 4
-"""The lines around the queue's rows: the bucket bar, the table header, the status line and
-the footer (the table's own resize sets the exact height)."""
 
 
 class DashboardScreen(QueueActions, Screen[None]):
@@ -128,13 +121,18 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.first_read()
 
     def first_read(self) -> None:
-        """Read the first rows here, in the mount's own turn (a keyset window takes a few
-        milliseconds), so that the first frame shows them. Read in a worker thread they
-        came a frame later: the thread waited for the interpreter while the app started,
-        and the empty queue was drawn first (100,000 orders: ~0.2 s of a 1.2 s start)."""
-        self.view.height = max(self.app.size.height - CHROME_LINES, 1)
+        """Show the first rows in the first frame: the rows the command line read before
+        the app started (`first_window`, no SQLAlchemy) when they answer this request, else
+        read here, in the mount's own turn (a keyset window takes a few milliseconds). Read
+        in a worker thread they came a frame later: the thread waited for the interpreter
+        while the app started, and the empty queue was drawn first."""
+        self.view.height = rows_for(self.app.size.height)
         request = self.view.snapshot_request(keep=False)
-        self.show_rows(self.view.read(request, with_total=False), self.ctx.now())
+        ready: Snapshot | None = self.app.first_read  # type: ignore[attr-defined]
+        self.app.first_read = None  # type: ignore[attr-defined]
+        if ready is None or replace(ready, window=None, total=request.total) != request:
+            ready = self.view.read(request, with_total=False)
+        self.show_rows(ready, self.ctx.now())
         self._count_after_frame(request.filter, "all")
 
     # -- reading (in a thread; the screen is updated from the message) -----------------------
@@ -175,18 +173,21 @@ class DashboardScreen(QueueActions, Screen[None]):
             )
         self._count_after_frame(request.filter, recount)
 
-    def _count_after_frame(self, flt: queue.QueueFilter, recount: Recount) -> None:
+    def _count_after_frame(self, flt: QueueFilter, recount: Recount) -> None:
         """Count once the frame is painted: a text filter's count scans the table, and
         should not compete with painting the rows for the processor."""
         if recount != "none":
             self.call_after_refresh(self.count_queue, flt, recount)
 
     @work(thread=True, exclusive=True, group="counts", name="count the queue")
-    def count_queue(self, flt: queue.QueueFilter, recount: Recount) -> None:
+    def count_queue(self, flt: QueueFilter, recount: Recount) -> None:
         """Count (in a worker thread) and post what `recount` asks for."""
         self.post_message(self._count(flt, recount))
 
-    def _count(self, flt: queue.QueueFilter, recount: Recount) -> QueueCounted:
+    def _count(self, flt: QueueFilter, recount: Recount) -> QueueCounted:
+        from wo_tui.core import queue
+        from wo_tui.core.outbox import count_failed
+
         today = self.ctx.today()
         with self.ctx.db.read() as conn:
             total = queue.count_matching(conn, flt, today)
@@ -367,6 +368,8 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     async def action_complete(self) -> None:
         """Complete the marked orders (or the cursor row), after a confirmation."""
+        from wo_tui.core import status_changes
+
         ids = self._targets()
         if not ids:
             return
@@ -403,12 +406,15 @@ class DashboardScreen(QueueActions, Screen[None]):
         return ConfirmBulkScreen(title, will, skipped, note)
 
     async def _run_complete(self, ids: list[int], versions: dict[int, int]) -> None:
+        from wo_tui.core import status_changes
+
         await self._finish(
             lambda: status_changes.bulk_complete(self.ctx, ids, expected_versions=versions)
         )
 
     def action_cancel(self) -> None:
         """Cancel the marked orders (or the cursor row) with a reason code."""
+        from wo_tui.core import status_changes
         from wo_tui.screens.cancel_reason import CancelReasonScreen
 
         ids = self._targets()
@@ -473,6 +479,8 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     def action_undo(self) -> None:
         """Undo the last bulk action: reopen exactly what it closed."""
+        from wo_tui.core import status_changes
+
         batch = self.last_batch
         if batch is None:
             self.notify("Nothing to undo.", severity="warning")
@@ -496,7 +504,7 @@ class DashboardScreen(QueueActions, Screen[None]):
         if event.input.id != "filter":
             return
         try:
-            flt = queue.parse_filter(event.value, include_closed=self.show_closed)
+            flt = parse_filter(event.value, include_closed=self.show_closed)
         except InvalidInput as exc:
             event.input.border_subtitle = "; ".join(exc.problems.values())
             return
@@ -512,7 +520,7 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     async def action_sort(self, descending: bool) -> None:
         """Sort by the cursor column (O: reverse)."""
-        self.view.sort = queue.SortOrder(self.table.cursor_column.key, descending)
+        self.view.sort = SortOrder(self.table.cursor_column.key, descending)
         await self.reread("none")
 
     async def action_toggle_closed(self) -> None:
@@ -524,7 +532,7 @@ class DashboardScreen(QueueActions, Screen[None]):
     async def action_bucket(self, index: int) -> None:
         """Show one bucket of the queue."""
         self.bucket = BUCKETS[index]
-        base = queue.parse_filter(self.query_text, include_closed=self.show_closed)
+        base = parse_filter(self.query_text, include_closed=self.show_closed)
         self.view.filter = base.with_bucket(self.bucket)
         self.show_buckets()
         await self.reread("matching")

@@ -31,7 +31,7 @@ from wo_tui.core.detail import (
 )
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.orders import add_note, assign
-from wo_tui.core.status_changes import BatchResult, Result
+from wo_tui.core.outcomes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason
 from wo_tui.keys import DETAIL_BINDINGS
 from wo_tui.screens import detail_text

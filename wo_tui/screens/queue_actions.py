@@ -6,14 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from wo_tui.core.context import Context
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.export import export_file, matching_rows, record
-from wo_tui.core.models import work_orders
 from wo_tui.core.numbers import format_number
-from wo_tui.core.status_changes import Result
+from wo_tui.core.outcomes import Result
 from wo_tui.queue_view import QueueView
 from wo_tui.widgets.queue_table import QueueTable
 
@@ -87,6 +84,9 @@ class QueueActions(_Base):
 
     def open_detail(self, order_id: int) -> None:
         """Open an order's detail (a warning when there is no such order)."""
+        from sqlalchemy import select
+
+        from wo_tui.core.models import work_orders
         from wo_tui.screens.detail import DetailScreen
 
         with self.ctx.db.read() as conn:

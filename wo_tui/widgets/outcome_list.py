@@ -14,8 +14,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from wo_tui.core.outcomes import OrderOutcome, Result
 from wo_tui.core.sanitize import clean_text
-from wo_tui.core.status_changes import OrderOutcome, Result
 
 RESULT_STYLE = {
     Result.DONE: Style(),

@@ -19,7 +19,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from wo_tui.core.queue import QueueRow
+from wo_tui.core.queue_types import QueueRow
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import Priority
 from wo_tui.queue_view import QueueView
