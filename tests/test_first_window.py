@@ -13,10 +13,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pexpect
 import pytest
 from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import make_url
 
+from wo_tui.cli.runtime import Runtime
 from wo_tui.core import queue
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database, sqlite_file, sqlite_url_for
@@ -25,7 +28,7 @@ from wo_tui.core.models import work_orders
 from wo_tui.core.queue_types import SORT_COLUMNS, QueueFilter, SortOrder
 from wo_tui.core.seed import seed_orders
 
-from conftest import NOW, PG_URL, terminal_env
+from conftest import NOW, PG_URL, PtyRun, terminal_env
 
 on_sqlite = pytest.mark.skipif(bool(PG_URL), reason="the first window is read from an SQLite file")
 
@@ -79,9 +82,34 @@ def test_an_empty_queue_is_an_empty_window(db_url: str) -> None:
 def test_a_plain_sqlite_url_names_its_file() -> None:
     assert sqlite_file("sqlite:////var/lib/wo.db") == Path("/var/lib/wo.db")
     assert sqlite_file("sqlite+pysqlite:///relative.db") == Path("relative.db")
+    assert sqlite_file("sqlite:///x%41.db") == Path("xA.db")  # as SQLAlchemy decodes it
     assert sqlite_file("sqlite:///wo.db?mode=ro") is None
     assert sqlite_file("sqlite://") is None
     assert sqlite_file("postgresql+psycopg://u@h/db") is None
+
+
+@on_sqlite
+@pytest.mark.parametrize("name", ["plain.db", "a b.db", "x%41.db", "100%.db", "why?.db", "h#1.db"])
+def test_any_file_name_survives_the_url(tmp_path: Path, name: str) -> None:
+    """The file SQLAlchemy opens, the file the first window reads and the file named on the
+    command line are the same one, whatever its name."""
+    path = tmp_path / name
+    url = sqlite_url_for(path)
+    assert make_url(url).database == str(path)
+    assert sqlite_file(url) == path
+
+    runtime = Runtime(None, str(path))
+    assert runtime.settings.database.resolved_url() == url
+    runtime.database()  # makes and migrates the file
+    runtime.close()
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".db"] == [name]
+    assert read_first_window(url, 5) is not None
+
+
+@on_sqlite
+def test_a_path_the_system_refuses_is_left_to_the_usual_path(tmp_path: Path) -> None:
+    """No exception (the usual path then reports the problem in its own words)."""
+    assert read_first_window(sqlite_url_for(tmp_path / ("x" * 300 + ".db")), 5) is None
 
 
 @on_sqlite
@@ -215,3 +243,48 @@ async def test_a_first_window_for_another_screen_size_is_not_used(
         await settle(pilot)
         assert shown_numbers(app) == [n(i) for i in queue_ids(db)][:26]
         assert n(stale) not in shown_numbers(app)
+
+
+@on_sqlite
+def test_wo_tui_paints_its_first_rows_before_loading_sqlalchemy(
+    db: Database, ctx: Context, db_url: str, tmp_path: Path
+) -> None:
+    """The real command in a pseudo-terminal: when the first order number goes to the
+    terminal SQLAlchemy is not loaded; by the time the dispatcher quits, it is (the counts
+    read after the first frame loaded it) and the counts are on the screen."""
+    seed_orders(ctx, 40, seed=9)
+    record = tmp_path / "first-frame.json"
+    code = f"""
+import atexit, json, sys
+import textual.drivers.linux_driver as linux_driver
+
+seen = {{}}
+write = linux_driver.LinuxDriver.write
+
+def watching(self, data):
+    if "first_rows" not in seen and "WO-0" in data:
+        seen["first_rows"] = "sqlalchemy" in sys.modules
+    return write(self, data)
+
+linux_driver.LinuxDriver.write = watching
+atexit.register(lambda: open({str(record)!r}, "w").write(
+    json.dumps({{**seen, "at_exit": "sqlalchemy" in sys.modules}})))
+from wo_tui.cli import main
+sys.argv = ["wo-tui", "--db", {str(sqlite_file(db_url))!r}]
+main()
+"""
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", code],
+        env=terminal_env(tmp_path, "first-frame"),
+        cwd=str(tmp_path),
+        dimensions=(30, 120),
+        timeout=20,
+    )
+    with PtyRun(child) as pty:
+        pty.expect("WO-0")
+        pty.expect(" open")  # the counts: read through SQLAlchemy after the first frame
+        pty.send("q")
+        pty.finish()
+    assert pty.exitstatus == 0
+    assert json.loads(record.read_text()) == {"first_rows": False, "at_exit": True}

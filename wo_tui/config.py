@@ -38,7 +38,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from wo_tui.core.db import sqlite_file
+from wo_tui.core.db import sqlite_file, sqlite_url
 from wo_tui.keys import BINDING_IDS
 
 APP_NAME = "wo-tui"
@@ -121,9 +121,9 @@ class DatabaseSettings(_PasswordSettings):
     def _url(self, *, reveal: bool) -> str:
         if self.url is None:
             db_file = Path(platformdirs.user_data_dir(APP_NAME)) / "wo-tui.db"
-            return f"sqlite:///{db_file}"
+            return sqlite_url(db_file)
         if "://" not in self.url:
-            return f"sqlite:///{Path(self.url).expanduser().absolute()}"
+            return sqlite_url(Path(self.url).expanduser().absolute())
         if sqlite_file(self.url):
             return self.url  # no password to hide or add: no need to load SQLAlchemy
         from sqlalchemy.engine.url import make_url

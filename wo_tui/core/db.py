@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -137,9 +138,10 @@ class Database:
         if engine is None:
             with self._making:
                 if self._engine is None:
-                    self._engine, self.checkpointer = _make_engine(
+                    made, self.checkpointer = _make_engine(
                         self.url, pool_size=self.pool_size, echo=self.echo
                     )
+                    self._engine = made  # last: a thread that sees it sees the checkpointer
                 engine = self._engine
         return engine
 
@@ -183,18 +185,26 @@ class Database:
         engine.dispose()
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite file at `path`, taken as it is. SQLAlchemy decodes
+    `%XX` in a URL's path and starts its options at `?`, so those two are escaped: the file
+    opened is the one named, whatever its name."""
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
 def sqlite_url_for(path: Path | str) -> str:
-    """The SQLAlchemy URL of an SQLite file."""
-    return f"sqlite:///{Path(path).expanduser().resolve()}"
+    """The SQLAlchemy URL of an SQLite file (its full path)."""
+    return sqlite_url(Path(path).expanduser().resolve())
 
 
 _PLAIN_SQLITE_URL = re.compile(r"sqlite(\+pysqlite)?:///(?P<path>[^?]+)")
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file of a plain SQLite URL (`sqlite:///PATH`, no query options); else None."""
+    """The file of a plain SQLite URL (`sqlite:///PATH`, no query options), decoded as
+    SQLAlchemy decodes it; else None."""
     found = _PLAIN_SQLITE_URL.fullmatch(url)
-    return Path(found.group("path")) if found else None
+    return Path(unquote(found.group("path"))) if found else None
 
 
 def normalise_url(url: str) -> str:

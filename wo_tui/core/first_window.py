@@ -37,14 +37,16 @@ def read_first_window(url: str, limit: int) -> Window | None:
     """The first `limit` rows of the open queue in the default order, or None when they
     should be read the usual way (see the module's docstring)."""
     path = sqlite_file(url)
-    if path is None or not path.is_file() or limit < 1:
+    if path is None or limit < 1:
         return None
     try:
+        if not path.is_file():
+            return None
         # mode=rw: never create a file here; a missing one is the usual path's to make.
         conn = sqlite3.connect(
             f"{path.absolute().as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
         )
-    except sqlite3.Error:
+    except (OSError, sqlite3.Error):  # e.g. a folder on the way that cannot be entered
         return None
     try:
         conn.execute("PRAGMA query_only = ON")
