@@ -250,8 +250,9 @@ def test_wo_tui_paints_its_first_rows_before_loading_sqlalchemy(
     db: Database, ctx: Context, db_url: str, tmp_path: Path
 ) -> None:
     """The real command in a pseudo-terminal: when the first order number goes to the
-    terminal SQLAlchemy is not loaded; by the time the dispatcher quits, it is (the counts
-    read after the first frame loaded it) and the counts are on the screen."""
+    terminal SQLAlchemy is not loaded, and the status line says the counts are coming; by
+    the time the dispatcher quits, it is loaded (the counts read after the first frame
+    loaded it) and the counts are on the screen."""
     seed_orders(ctx, 40, seed=9)
     record = tmp_path / "first-frame.json"
     code = f"""
@@ -283,6 +284,7 @@ main()
     )
     with PtyRun(child) as pty:
         pty.expect("WO-0")
+        pty.expect("0 marked / counting…")  # in the first frame: no count yet, and no "0 open"
         pty.expect(" open")  # the counts: read through SQLAlchemy after the first frame
         pty.send("q")
         pty.finish()

@@ -84,6 +84,8 @@ class DashboardScreen(QueueActions, Screen[None]):
         self.bucket = "all"
         self.query_text = ""
         self.counts = BucketCounts()
+        self.counted = False
+        """The counts have been read once (the first frame comes before them)."""
         self.failed_emails = 0
         self.range_anchor: bool = False
         self.show_closed = False
@@ -133,7 +135,10 @@ class DashboardScreen(QueueActions, Screen[None]):
         if ready is None or replace(ready, window=None, total=request.total) != request:
             ready = self.view.read(request, with_total=False)
         self.show_rows(ready, self.ctx.now())
-        self._count_after_frame(request.filter, "all")
+        # Not `call_after_refresh`: during the mount it can run before this screen's first
+        # frame (the screen is not the current one yet), and the counts' read loads
+        # SQLAlchemy in its thread, which then competes with drawing the frame.
+        self.table.when_painted(lambda: self.count_queue(request.filter, "all"))
 
     # -- reading (in a thread; the screen is updated from the message) -----------------------
     def reload(self, *, keep: bool = False, recount: Recount = "all") -> None:
@@ -226,6 +231,7 @@ class DashboardScreen(QueueActions, Screen[None]):
             self.view.total = message.total
         if message.counts is not None:
             self.counts = message.counts
+            self.counted = True
             self.show_buckets()
         if message.failed_emails is not None:
             self.failed_emails = message.failed_emails
@@ -269,6 +275,8 @@ class DashboardScreen(QueueActions, Screen[None]):
         status = (
             f"{len(self.view.marks):,} marked / {self.view.total:,} shown / "
             f"{self.counts.all:,} open"
+            if self.counted
+            else f"{len(self.view.marks):,} marked / counting…"
         )
         sort = self.view.sort
         extras = [

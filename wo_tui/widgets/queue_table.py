@@ -7,6 +7,7 @@ control characters) placed in a segment, never parsed as markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -166,6 +167,7 @@ class QueueTable(Widget, can_focus=True):
         self.fresh: set[int] = set()
         """Order ids to highlight briefly (new since the last refresh)."""
         self._row_styles: dict[str, Style] = {}
+        self._after_paint: Callable[[], object] | None = None
 
     # -- geometry ---------------------------------------------------------------------------
     @property
@@ -193,7 +195,23 @@ class QueueTable(Widget, can_focus=True):
         return shown[self.column_index - 1]
 
     # -- drawing ----------------------------------------------------------------------------
+    def when_painted(self, callback: Callable[[], object], *, at_most: float = 1.0) -> None:
+        """Call `callback` once the next frame that draws the table has gone to the terminal
+        (or after `at_most` seconds, if the table is not drawn at all). The callback is
+        posted while the frame is being drawn, so it runs after it. A table drawn while the
+        app holds its repaints (`batch_update`: the whole start-up is one) does not count:
+        that drawing is not sent, the frame after the batch is."""
+        self._after_paint = callback
+        self.set_timer(at_most, self._painted)
+
+    def _painted(self) -> None:
+        callback, self._after_paint = self._after_paint, None
+        if callback is not None:
+            callback()
+
     def render_line(self, y: int) -> Strip:
+        if self._after_paint is not None and not self.app._batch_count:
+            self.call_later(self._painted)
         width = self.size.width
         if y == 0:
             return self._header(width)
