@@ -61,35 +61,37 @@ class Runtime:
         a server database must already be there (`wo-tui db upgrade`). `seen_current`: the
         caller has just read the database at the newest schema (the app's first window),
         so its engine, and SQLAlchemy with it, is left to be made on first use."""
-        if self._db is None and seen_current:
-            settings = self.settings.database
+        if self._db is not None:
+            return self._db
+        settings = self.settings.database
+        if seen_current:
             self._db = Database(settings.resolved_url(), pool_size=settings.pool_size)
-        if self._db is None:
-            from wo_tui.core import schema
+            return self._db
+        from wo_tui.core import schema
 
-            settings = self.settings.database
+        try:
+            db = connect(settings.resolved_url(), pool_size=settings.pool_size)
+        except Exception as exc:  # an unknown driver, an SQLite path that cannot be made
+            raise CommandError(
+                f"cannot open the database {settings.display_url()}: {explain(exc)}"
+            ) from None
+        self._db = db
+        if upgrade_embedded:
             try:
-                self._db = connect(settings.resolved_url(), pool_size=settings.pool_size)
-            except Exception as exc:  # an unknown driver, an SQLite path that cannot be made
-                raise CommandError(
-                    f"cannot open the database {settings.display_url()}: {explain(exc)}"
-                ) from None
-            if upgrade_embedded:
-                try:
-                    if self._db.is_sqlite:
-                        schema.ensure_current(self._db)
-                    elif schema.current_revision(self._db) != schema.SCHEMA_HEAD:
-                        raise CommandError(
-                            f"the database {self._db.display_url} is not at the current "
-                            "schema; run `wo-tui db upgrade` first"
-                        )
-                except CommandError:
-                    raise
-                except Exception as exc:
+                if db.is_sqlite:
+                    schema.ensure_current(db)
+                elif schema.current_revision(db) != schema.SCHEMA_HEAD:
                     raise CommandError(
-                        f"cannot open the database {self._db.display_url}: {explain(exc)}"
-                    ) from None
-        return self._db
+                        f"the database {db.display_url} is not at the current "
+                        "schema; run `wo-tui db upgrade` first"
+                    )
+            except CommandError:
+                raise
+            except Exception as exc:
+                raise CommandError(
+                    f"cannot open the database {db.display_url}: {explain(exc)}"
+                ) from None
+        return db
 
     def context(self, *, seen_current: bool = False) -> Context:
         """A service context acting as the configured operator (`seen_current`: see

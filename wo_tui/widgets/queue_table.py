@@ -211,7 +211,8 @@ class QueueTable(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         if self._after_paint is not None and not self.app._batch_count:
-            self.call_later(self._painted)
+            self.call_later(self._after_paint)  # once: not again for the frame's other lines
+            self._after_paint = None
         width = self.size.width
         if y == 0:
             return self._header(width)
