@@ -202,11 +202,12 @@ class QueueTable(Widget, can_focus=True):
         app holds its repaints (`batch_update`: the whole start-up is one) does not count:
         that drawing is not sent, the frame after the batch is."""
         self._after_paint = callback
-        self.set_timer(at_most, self._painted)
+        self.set_timer(at_most, lambda: self._not_painted(callback))
 
-    def _painted(self) -> None:
-        callback, self._after_paint = self._after_paint, None
-        if callback is not None:
+    def _not_painted(self, callback: Callable[[], object]) -> None:
+        """The fallback: `callback` has not run yet (and was not replaced by a later one)."""
+        if self._after_paint is callback:
+            self._after_paint = None
             callback()
 
     def render_line(self, y: int) -> Strip:
