@@ -12,7 +12,7 @@ prints a URL.) What it does (the table goes to stdout, progress to stderr):
    --events pending events (`seed_events`: move-in, move-out with its final read, special and
    final read requests, about 2% life support). Every run starts from a fresh copy of it
    (file copy on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL).
-2. Drains the backlog with `run_poller(once=True)` in 1 process for each batch size in
+2. Drains the backlog with `drain_events` in 1 process for each batch size in
    --batch-sizes, and in --workers processes at the default batch size. Worker processes are
    started and connected first, then released together; the clock runs from their release
    until the last one is done.
@@ -64,7 +64,7 @@ from wo_tui.core.db import connect, sqlite_url_for
 from wo_tui.core.drafts import NewOrder
 from wo_tui.core.models import events, history, work_orders
 from wo_tui.core.orders import insert_order, order_types
-from wo_tui.core.poller import POLLER_OPERATOR, run_poller
+from wo_tui.core.poller import POLLER_OPERATOR, drain_events
 from wo_tui.core.seed import seed_events, seed_orders
 from wo_tui.core.statuses import WorkOrderStatus
 
@@ -89,7 +89,7 @@ def drain_with_poller(url: str, batch_size: int, limit: int) -> int:
     """The poller, as the worker command runs it."""
     ctx = context(url)
     try:
-        return run_poller(ctx, EventsSettings(batch_size=batch_size), once=True).events
+        return drain_events(ctx, EventsSettings(batch_size=batch_size)).events
     finally:
         ctx.db.dispose()
 

@@ -6,14 +6,11 @@ test_poller_cli.py."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.exc import DBAPIError
 
 from wo_tui.config import EventsSettings
 from wo_tui.core.assignees import add_assignee, set_active
@@ -30,8 +27,8 @@ from wo_tui.core.poller import (
     BACKOFF_MAX,
     PollResult,
     backoff_delay,
+    drain_events,
     process_batch,
-    run_poller,
 )
 from wo_tui.core.status_changes import bulk_complete
 
@@ -510,44 +507,16 @@ def test_hooks_are_called_at_the_four_points_in_order(pctx: Context) -> None:
     assert seen == ["claimed", "inserted", "before_commit", "after_commit"]
 
 
-def test_run_once_drains_a_burst_in_consecutive_batches(pctx: Context) -> None:
+def test_a_round_drains_a_burst_in_consecutive_batches(pctx: Context) -> None:
     for n in range(1, 24):
         add(pctx, "move_in", n)
     batches: list[PollResult] = []
     rules = EventsSettings(batch_size=5)
-    total = run_poller(pctx, rules, once=True, on_batch=batches.append)
+    total = drain_events(pctx, rules, on_batch=batches.append)
     assert [b.events for b in batches] == [5, 5, 5, 5, 3]
     assert (total.events, total.orders_created) == (23, 23)
     assert total.summary() == "created 23 orders from 23 events, 0 retried, 0 dead"
-    assert run_poller(pctx, rules, once=True) == PollResult()
-
-
-@pytest.fixture
-def loop(pctx: Context) -> Iterator[tuple[threading.Event, list[PollResult]]]:
-    stop = threading.Event()
-    seen: list[PollResult] = []
-    rules = EventsSettings(poll_interval_seconds=0.05, batch_size=10)
-    worker = threading.Thread(
-        target=run_poller, args=(pctx, rules), kwargs={"stop": stop, "on_batch": seen.append}
-    )
-    worker.start()
-    yield stop, seen
-    stop.set()
-    worker.join(timeout=30)
-    assert not worker.is_alive()
-
-
-def test_the_loop_picks_up_new_events_until_stopped(
-    pctx: Context, loop: tuple[threading.Event, list[PollResult]]
-) -> None:
-    stop, seen = loop
-    for n in range(1, 13):
-        add(pctx, "move_in", n)
-    deadline = datetime.now() + timedelta(seconds=30)
-    while sum(r.events for r in seen) < 12 and datetime.now() < deadline:
-        threading.Event().wait(0.05)
-    assert sum(r.orders_created for r in seen) == 12
-    stop.set()
+    assert drain_events(pctx, rules) == PollResult()
 
 
 def test_a_site_without_site_id_is_known_by_account_and_address(pctx: Context) -> None:
@@ -556,21 +525,3 @@ def test_a_site_without_site_id_is_known_by_account_and_address(pctx: Context) -
     add(pctx, "move_in", 1, site_id=None, site_address="2 Other St")  # another site
     result = process_batch(pctx, settings())
     assert (result.orders_created, result.duplicates) == (2, 1)
-
-
-def test_the_loop_reports_a_database_error_and_goes_on(pctx: Context) -> None:
-    with pctx.db.write() as conn:
-        conn.execute(text("ALTER TABLE events RENAME TO events_elsewhere"))
-    stop = threading.Event()
-    errors: list[Exception] = []
-
-    def complain(exc: Exception) -> None:
-        errors.append(exc)
-        if len(errors) == 2:
-            stop.set()
-
-    rules = EventsSettings(poll_interval_seconds=0.01)
-    assert run_poller(pctx, rules, stop=stop, on_error=complain) == PollResult()
-    assert len(errors) == 2 and "events" in str(errors[0])
-    with pytest.raises(DBAPIError, match="events"):
-        run_poller(pctx, rules, once=True, on_error=complain)  # --once: the error ends it

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from wo_tui.config import EventsSettings
 from wo_tui.core.context import Context
 from wo_tui.core.events import add_event
-from wo_tui.core.poller import process_batch, run_poller
+from wo_tui.core.poller import drain_events, process_batch
 from wo_tui.core.seed import seed_events
 
 pytestmark = pytest.mark.slow
@@ -96,7 +96,7 @@ def test_a_worker_killed_at_any_point_leaves_exactly_one_order_per_event(
     assert (restarted.returncode, restarted.stderr) == (0, "")
     assert restarted.stdout.endswith(f"from {35 if committed else 60} events, 0 retried, 0 dead\n")
     assert_exactly_one_order_per_event(ctx, 60)
-    assert run_poller(ctx, EventsSettings(), once=True).events == 0
+    assert drain_events(ctx, EventsSettings()).events == 0
 
 
 def test_four_workers_drain_500_events_without_duplicates(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App
@@ -17,6 +17,9 @@ from wo_tui.core.context import Context
 from wo_tui.keys import APP_BINDINGS, KeyBinding
 from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
 from wo_tui.queue_view import Snapshot
+
+if TYPE_CHECKING:
+    from wo_tui.background import BackgroundJobs
 
 
 def styles_dir() -> Path:
@@ -63,6 +66,8 @@ class WoTuiApp(App[None]):
         self.first_read = first_read
         """The queue's first rows, read before the app started (the dashboard shows them in
         its first frame instead of reading them itself)."""
+        self.background: BackgroundJobs | None = None
+        """The event poller and the email sender, started once the app is mounted."""
         self.set_keymap(dict(settings.ui.keymap))
         # No animations (ux.md: slow SSH links): scrolling jumps, nothing fades or slides.
         self.animation_level = "none"
@@ -85,6 +90,11 @@ class WoTuiApp(App[None]):
 
         self.background = BackgroundJobs(self)
         self.background.start()
+
+    async def on_unmount(self) -> None:
+        """Stop the background jobs; the sender hands back the emails it has not sent."""
+        if self.background is not None:
+            await self.background.stop()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """A steady text cursor: a blinking one repaints twice a second over SSH."""
@@ -171,7 +181,8 @@ class WoTuiApp(App[None]):
         if not self.settings.smtp.send_from_app:
             self.notify("Emails are sent by `wo-tui worker` here ([smtp] send_from_app = false).")
             return
-        self.background.send_now()
+        if self.background is not None:
+            self.background.send_now()
 
     def on_background_failed(self, event: BackgroundFailed) -> None:
         """A background job failed; it keeps trying, and says so once."""

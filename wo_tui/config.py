@@ -151,6 +151,9 @@ class SmtpSettings(_PasswordSettings):
     from_address: str = Field("wo-tui@localhost", description="Sender address of every email.")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of each socket operation.")
     send_deadline_seconds: float = Field(120.0, gt=0, description="Deadline for a whole send.")
+    shutdown_grace_seconds: float = Field(
+        10.0, ge=0, description="On stopping, how long sends in progress may take to finish."
+    )
     max_attempts: int = Field(8, ge=1, description="Attempts before an email is marked failed.")
     connections: int = Field(
         4, ge=1, le=20, description="SMTP connections opened at once when many emails are due."

@@ -1,9 +1,12 @@
 """`wo-tui worker`: the headless background jobs, run until SIGTERM or SIGINT.
 
-Each job is one clearly separated function taking the shared stop event: the event poller
-(billing events → work orders) and the email sender (the outbox → the mail server), each in
-its own thread. A signal sets the stop event, so the batch in hand is finished and committed
-before the command exits 0. With `--once` each job drains what is due, one after the other.
+The event poller (billing events → work orders) and the email sender (the outbox → the mail
+server) run under the core's supervisor (`wo_tui/core/supervisor.py`), each in a thread of its
+own, as in the app: a job that fails is logged on stderr with its cause, backs off and starts
+again, and the other job goes on. A signal stops both: the poller commits the batch in hand,
+the sender stops claiming at once, gives the sends in progress `[smtp]
+shutdown_grace_seconds`, hands back the rest, and the command exits 0. With `--once` each job
+does what is due, one after the other; the status is 1 when sending was paused or a job failed.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from dataclasses import replace
 from typing import Any
 
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, Runtime, explain
+from wo_tui.core.supervisor import Job, Round, Supervisor
 
 PAUSED_BACKOFF = 12
 """After a pause the sender waits this many intervals, so a wrong password does not hammer
 the mail server."""
+STOP_MARGIN_SECONDS = 4.0
+"""After a signal, how long beyond the sender's grace the worker waits for its jobs."""
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -35,27 +41,30 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> int:
     """Run the worker's jobs until stopped (or, with --once, until nothing is due)."""
-    stop = threading.Event()
-    with _stop_on_signals(stop):
+    runtime.context()  # the settings and the database, checked before any job starts
+    sender = EmailSender(runtime)
+    supervisor = Supervisor(
+        [Job("event poller", event_poller(runtime)), Job("email sender", sender.send)],
+        on_failure=_log_failure,
+        on_recovery=_log_recovery,
+    )
+    with _stop_on_signals(supervisor.stop):
         if args.once:
-            run_event_poller(runtime, stop, once=True)
-            paused = run_email_sender(runtime, stop, once=True)
-            return EXIT_PARTIAL if paused else EXIT_OK
-        sender = threading.Thread(
-            target=run_email_sender, args=(runtime, stop), kwargs={"once": False}, daemon=True
-        )
-        sender.start()
-        try:
-            run_event_poller(runtime, stop, once=False)
-        finally:
-            stop.set()
-            sender.join()
+            failed = [name for name, exc in supervisor.run_once().items() if exc is not None]
+            return EXIT_PARTIAL if failed or sender.paused else EXIT_OK
+        supervisor.start()
+        while not supervisor.stopping.wait(1.0):
+            pass
+        grace = runtime.settings.smtp.shutdown_grace_seconds
+        if not supervisor.join(grace + STOP_MARGIN_SECONDS):
+            print("wo-tui: worker: a job did not stop in time; exiting all the same",
+                  file=sys.stderr, flush=True)  # fmt: skip
     return EXIT_OK
 
 
-def run_event_poller(runtime: Runtime, stop: threading.Event, *, once: bool) -> None:
-    """The event poller: one line on stdout per batch that had events."""
-    from wo_tui.core.poller import POLLER_OPERATOR, PollResult, run_poller
+def event_poller(runtime: Runtime) -> Round:
+    """The poller's round: drain the due events, one line on stdout per batch."""
+    from wo_tui.core.poller import POLLER_OPERATOR, PollResult, drain_events
 
     settings = runtime.settings.events
     ctx = replace(runtime.context(), operator=POLLER_OPERATOR)
@@ -63,23 +72,63 @@ def run_event_poller(runtime: Runtime, stop: threading.Event, *, once: bool) -> 
     def report(result: PollResult) -> None:
         print(result.summary(), flush=True)
 
-    def complain(exc: Exception) -> None:
-        wait = settings.poll_interval_seconds
-        print(f"wo-tui: worker: database error, retrying in {wait:g} s: {explain(exc)}",
-              file=sys.stderr, flush=True)  # fmt: skip
+    def poll(stop: threading.Event) -> float:
+        drain_events(ctx, settings, stop=stop, on_batch=report)
+        return settings.poll_interval_seconds
 
-    run_poller(ctx, settings, once=once, stop=stop, on_batch=report, on_error=complain)
+    return poll
+
+
+class EmailSender:
+    """The sender's round: one line on stdout per run that did something; a pause (login
+    refused, no TLS) is said once on stderr and tried again after a long wait."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        from wo_tui.mail.headers import mail_domain
+
+        self.smtp = runtime.settings.smtp
+        self.ctx = replace(
+            runtime.context(),
+            operator="mail-sender",
+            mail_domain=mail_domain(self.smtp.from_address),
+        )
+        self.paused = False
+        """Whether sending was paused at the end of the last round."""
+
+    def send(self, stop: threading.Event) -> float:
+        from wo_tui.mail.sender import drain_outbox
+
+        result = drain_outbox(self.ctx, self.smtp, once=True, stop=stop)
+        if result.sent or result.failed or result.retried or result.superseded:
+            print(f"emails: {result.summary()}", flush=True)
+        if result.paused is not None and not self.paused:
+            print(f"wo-tui: worker: sending paused: {result.paused.reason}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        self.paused = result.paused is not None
+        return self.smtp.poll_interval_seconds * (PAUSED_BACKOFF if self.paused else 1)
+
+
+def _log_failure(job: str, exc: BaseException, wait: float) -> None:
+    cause = exc.__cause__ or exc.__context__
+    because = f" (caused by {explain(cause)})" if cause is not None else ""
+    print(f"wo-tui: worker: {job} failed, restarting in {wait:g} s: {explain(exc)}{because}",
+          file=sys.stderr, flush=True)  # fmt: skip
+
+
+def _log_recovery(job: str) -> None:
+    print(f"wo-tui: worker: {job} is working again", file=sys.stderr, flush=True)
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set `stop` (the current batch finishes) instead of killing us."""
+def _stop_on_signals(stop: Any) -> Iterator[None]:
+    """SIGTERM and SIGINT call `stop` (the jobs finish what is in hand) instead of killing
+    us."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
-        stop.set()
+        stop()
 
     previous: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,36 +138,3 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def run_email_sender(runtime: Runtime, stop: threading.Event, *, once: bool) -> bool:
-    """The email sender: one line on stdout per run that did something; a pause (login
-    refused, no TLS) is said on stderr and retried after a long wait. Returns whether
-    sending was paused when it stopped."""
-    from wo_tui.mail.headers import mail_domain
-    from wo_tui.mail.sender import drain_outbox
-
-    smtp = runtime.settings.smtp
-    ctx = replace(
-        runtime.context(), operator="mail-sender", mail_domain=mail_domain(smtp.from_address)
-    )
-    paused_before = False
-    while not stop.is_set():
-        try:
-            result = drain_outbox(ctx, smtp, once=True)
-        except Exception as exc:  # the database; mail problems come back as results
-            if once:
-                raise
-            print(f"wo-tui: worker: email sender: {explain(exc)}", file=sys.stderr, flush=True)
-            stop.wait(smtp.poll_interval_seconds)
-            continue
-        if result.sent or result.failed or result.retried or result.superseded:
-            print(f"emails: {result.summary()}", flush=True)
-        if result.paused is not None and not paused_before:
-            print(f"wo-tui: worker: sending paused: {result.paused.reason}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-        paused_before = result.paused is not None
-        if once:
-            return paused_before
-        stop.wait(smtp.poll_interval_seconds * (PAUSED_BACKOFF if paused_before else 1))
-    return paused_before

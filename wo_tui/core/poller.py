@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -38,8 +39,8 @@ __all__ = [
     "Hooks",
     "PollResult",
     "backoff_delay",
+    "drain_events",
     "process_batch",
-    "run_poller",
 ]
 
 POLLER_OPERATOR = "event-poller"
@@ -321,37 +322,33 @@ def _mark_events(
     return result
 
 
-def run_poller(
+def drain_events(
     ctx: Context,
     settings: EventsSettings,
     *,
-    once: bool = False,
     stop: threading.Event | None = None,
+    limit: int | None = None,
+    rest_factor: float = 0.0,
     on_batch: Callable[[PollResult], None] | None = None,
-    on_error: Callable[[Exception], None] | None = None,
 ) -> PollResult:
-    """Poll until `stop` is set (checked between batches), or with `once` until nothing is
-    due; returns the totals. A full batch is followed at once by the next (bursts drain
-    without sleeping); otherwise it waits `poll_interval_seconds`. `on_batch` gets each
-    non-empty batch's result. Without `on_error` a database error ends the run; with it
-    (a long-running worker) the error is reported and the poll retried after the interval."""
+    """Process the due events batch by batch (of `limit`, default `settings.batch_size`)
+    until a batch comes back short (nothing more is due) or `stop` is set; returns the
+    totals. `on_batch` gets each non-empty batch's result. After a full batch the next one
+    follows after a rest of `rest_factor` times the batch's own time (the app rests, so that
+    the dispatcher's keys stay quick while a backlog drains; the worker does not). One round
+    of the poller job under the supervisor (`wo_tui/core/supervisor.py`), which retries a
+    round that raised (e.g. the database restarting)."""
     stop = stop or threading.Event()
+    batch = limit or settings.batch_size
     total = PollResult()
     while not stop.is_set():
-        try:
-            result = process_batch(ctx, settings, limit=settings.batch_size)
-        except DBAPIError as exc:  # e.g. the server restarting: try again later
-            if once or on_error is None:
-                raise
-            on_error(exc)
-            stop.wait(settings.poll_interval_seconds)
-            continue
+        started = time.perf_counter()
+        result = process_batch(ctx, settings, limit=batch)
         total += result
         if result.events and on_batch is not None:
             on_batch(result)
-        if result.events >= settings.batch_size:
-            continue
-        if once:
+        if result.events < batch:
             break
-        stop.wait(settings.poll_interval_seconds)
+        if rest_factor:
+            stop.wait((time.perf_counter() - started) * rest_factor)
     return total
