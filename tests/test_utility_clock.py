@@ -24,17 +24,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from textual.widgets import Static
+from sqlalchemy import select, update
+from textual.widgets import DataTable, Static
 
 from wo_tui import cli
 from wo_tui.app import WoTuiApp, make_app
 from wo_tui.cli.runtime import Runtime
+from wo_tui.core.assignees import add_assignee
+from wo_tui.core.assignment import assign_orders
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days, parse_date
 from wo_tui.core.db import Database, connect
+from wo_tui.core.models import outbox, work_orders
 from wo_tui.core.orders import create_order, order_types
+from wo_tui.core.seed import seed_orders
 from wo_tui.screens.dashboard import DashboardScreen
+from wo_tui.screens.detail import DetailScreen
 
 from conftest import isolate_cli
 
@@ -167,6 +173,20 @@ def test_orders_from_billing_events_are_due_from_the_utility_s_today(
     assert due == {machine: [expected] for machine in MACHINE_ZONES}
 
 
+def test_orders_show_gives_times_in_the_utility_s_zone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    number = wo(capsys, db_url, *CREATE)
+    local = f"{MOMENT.replace(tzinfo=UTC).astimezone(ZoneInfo(UTILITY)):%Y-%m-%d %H:%M}"
+    for machine in MACHINE_ZONES:
+        set_machine_zone(monkeypatch, machine)
+        shown = wo(capsys, db_url, "orders", "show", number.strip())
+        assert f"created at           {local}" in shown, machine
+        history = shown.split("History:")[1]
+        assert history.strip().startswith(f"{local}  clock-tester  status"), machine
+        assert f"{MOMENT:%Y-%m-%d %H:%M}" not in shown, machine
+
+
 # -- the settings --------------------------------------------------------------------------
 def test_config_check_prints_the_zone(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
     out = wo(capsys, db_url, "config", "check")
@@ -277,6 +297,74 @@ async def test_the_dashboard_counts_the_utility_s_overdue_and_due_today(
             assert " 6 Overdue 2 " in bar and " 7 Due today 1 " in bar, machine
             status = str(screen.query_one("#status-line", Static).render())
             assert status.endswith(" 01:30:00"), (machine, status)  # read at, Sydney time
+
+
+async def test_the_detail_and_the_outbox_show_the_utility_s_times(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, app_env: None
+) -> None:
+    db = connect(db_url)
+    ctx = utility_ctx(db)
+    order_id = create_order(ctx, {"type_code": "MISC", "site_address": "1 A St"})
+    add_assignee(ctx, "Sam Field", "internal", "sam@field.example")
+    assign_orders(ctx, [order_id], "Sam Field")
+    with db.write() as conn:
+        conn.execute(update(outbox).values(status="retry", next_attempt_at=MOMENT))
+    db.dispose()
+    local = MOMENT.replace(tzinfo=UTC).astimezone(ZoneInfo(UTILITY))
+    for machine in MACHINE_ZONES:
+        set_machine_zone(monkeypatch, machine)
+        app = utility_app(db_url)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("colon", *str(order_id), "enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, DetailScreen)
+            page = app.screen.page.text
+            assert f"{local:%Y-%m-%d %H:%M}  dispatcher-a  status" in page, machine
+            assert f"created          {local:%Y-%m-%d %H:%M} by dispatcher-a" in page, machine
+            assert f"{MOMENT:%Y-%m-%d %H:%M}" not in page, machine
+            await pilot.press("escape", "M")
+            await settle(app, pilot)
+            table = app.screen.query_one(DataTable)
+            states = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
+            assert states == [f"retry at {local:%H:%M}"], machine
+
+
+# -- seed and demo data --------------------------------------------------------------------
+def test_seeded_orders_are_due_by_the_utility_s_calendar(
+    monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    """The same seed gives the same orders under both machine zones, each due by its type's
+    SLA from the utility's date of its creation."""
+    made: dict[str, list[tuple[Any, ...]]] = {}
+    for machine in MACHINE_ZONES:
+        set_machine_zone(monkeypatch, machine)
+        with db.read() as conn:
+            first = (
+                conn.execute(select(work_orders.c.id).order_by(work_orders.c.id.desc()))
+                .scalars()
+                .first()
+                or 0
+            )
+        seed_orders(utility_ctx(db), 60, seed=3)
+        with db.read() as conn:
+            query = select(
+                work_orders.c.type_code,
+                work_orders.c.created_at,
+                work_orders.c.due_date,
+                work_orders.c.scheduled_date,
+            ).where(work_orders.c.id > first)
+            made[machine] = [tuple(row) for row in conn.execute(query.order_by(work_orders.c.id))]
+    assert made["UTC"] == made[UTILITY]
+    with db.read() as conn:
+        sla = {code: t.sla_business_days for code, t in order_types(conn).items()}
+    zone = ZoneInfo(UTILITY)
+    crossing = 0
+    for type_code, created, due, _scheduled in made["UTC"]:
+        local_day = created.replace(tzinfo=UTC).astimezone(zone).date()
+        crossing += local_day != created.date()
+        assert due == add_business_days(local_day, sla[type_code])
+    assert crossing, "no order made where the two dates differ: the check proves nothing"
 
 
 # -- a real process: the zone comes from the setting --------------------------------------
