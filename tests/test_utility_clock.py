@@ -36,8 +36,10 @@ from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days, parse_date
 from wo_tui.core.db import Database, connect
-from wo_tui.core.models import outbox, work_orders
-from wo_tui.core.orders import create_order, order_types
+from wo_tui.core.errors import Conflict
+from wo_tui.core.events import add_event
+from wo_tui.core.models import events, outbox, work_orders
+from wo_tui.core.orders import create_order, edit_order, order_types
 from wo_tui.core.seed import seed_orders
 from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.screens.detail import DetailScreen
@@ -299,7 +301,7 @@ async def test_the_dashboard_counts_the_utility_s_overdue_and_due_today(
             assert status.endswith(" 01:30:00"), (machine, status)  # read at, Sydney time
 
 
-async def test_the_detail_and_the_outbox_show_the_utility_s_times(
+async def test_the_detail_outbox_and_events_show_the_utility_s_times(
     monkeypatch: pytest.MonkeyPatch, db_url: str, app_env: None
 ) -> None:
     db = connect(db_url)
@@ -307,8 +309,10 @@ async def test_the_detail_and_the_outbox_show_the_utility_s_times(
     order_id = create_order(ctx, {"type_code": "MISC", "site_address": "1 A St"})
     add_assignee(ctx, "Sam Field", "internal", "sam@field.example")
     assign_orders(ctx, [order_id], "Sam Field")
+    add_event(ctx, "move_in", external_ref="BILL-1", site_address="2 B St")
     with db.write() as conn:
         conn.execute(update(outbox).values(status="retry", next_attempt_at=MOMENT))
+        conn.execute(update(events).values(received_at=MOMENT, next_attempt_at=MOMENT))
     db.dispose()
     local = MOMENT.replace(tzinfo=UTC).astimezone(ZoneInfo(UTILITY))
     for machine in MACHINE_ZONES:
@@ -328,6 +332,25 @@ async def test_the_detail_and_the_outbox_show_the_utility_s_times(
             table = app.screen.query_one(DataTable)
             states = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
             assert states == [f"retry at {local:%H:%M}"], machine
+            await pilot.press("escape", "B")
+            await settle(app, pilot)
+            table = app.screen.query_one(DataTable)
+            (row,) = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+            assert row[4] == row[6] == f"{local:%Y-%m-%d %H:%M}", machine  # received, next try
+
+
+def test_an_edit_conflict_says_when_in_the_utility_s_zone(
+    monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    ctx = utility_ctx(db)
+    order_id = create_order(ctx, {"type_code": "MISC", "site_address": "1 A St"})
+    edit_order(ctx, order_id, 1, {"customer_name": "Ann"})
+    local = MOMENT.replace(tzinfo=UTC).astimezone(ZoneInfo(UTILITY))
+    for machine in MACHINE_ZONES:
+        set_machine_zone(monkeypatch, machine)
+        with pytest.raises(Conflict) as conflict:
+            edit_order(ctx, order_id, 1, {"customer_name": "Bo"})
+        assert f"changed by dispatcher-a at {local:%Y-%m-%d %H:%M} after" in str(conflict.value)
 
 
 # -- seed and demo data --------------------------------------------------------------------
