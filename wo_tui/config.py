@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, available_timezones
 
 import platformdirs
 from pydantic import (
@@ -38,6 +39,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from wo_tui.core.clock import Zone, describe_zone, utc_now
 from wo_tui.core.db import sqlite_file, sqlite_url
 from wo_tui.keys import BINDING_IDS
 
@@ -301,6 +303,51 @@ class OperatorSettings(BaseModel):
         return value
 
 
+def _nearest_zone(name: str) -> str:
+    """The tz database name closest to `name` (case, a city alone, a typo), as a hint."""
+    names = sorted(available_timezones())
+    if not names:
+        return "; this machine has no time zone database: install the tzdata package"
+    by_lower = {n.lower(): n for n in names}
+    by_city = {n.rsplit("/", 1)[-1].lower(): n for n in names}
+    wanted = "_".join(name.split()).lower()
+    for table in (by_lower, by_city):
+        if wanted in table:
+            return f"; did you mean {table[wanted]!r}?"
+        close = difflib.get_close_matches(wanted, list(table), n=1)
+        if close:
+            return f"; did you mean {table[close[0]]!r}?"
+    return "; use a tz database name such as 'Australia/Sydney'"
+
+
+class SlaSettings(BaseModel):
+    """Service levels: the utility's time zone, for every date and time of day."""
+
+    model_config = _SECTION
+    timezone: str | None = Field(
+        None,
+        description=(
+            "The utility's time zone, a tz database name such as Australia/Sydney: 'today', "
+            "due dates, overdue and every time shown follow it; unset = this machine's."
+        ),
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError):  # not found, not a relative path, a folder
+            raise ValueError(f"unknown time zone{_nearest_zone(value)}") from None
+        return value
+
+    def zone(self) -> Zone:
+        """The zone to compute dates in (None: the machine's own, as `TZ` says)."""
+        return None if self.timezone is None else ZoneInfo(self.timezone)
+
+
 class Settings(BaseSettings):
     """Everything the program can be told; see config.example.toml."""
 
@@ -315,6 +362,7 @@ class Settings(BaseSettings):
     events: EventsSettings = Field(default_factory=EventsSettings, description="Event poller.")
     ui: UiSettings = Field(default_factory=UiSettings, description="Terminal interface.")
     operator: OperatorSettings = Field(default_factory=OperatorSettings, description="The user.")
+    sla: SlaSettings = Field(default_factory=SlaSettings, description="Dates and time zone.")
 
 
 class ConfigError(Exception):
@@ -487,4 +535,12 @@ def describe(settings: Settings) -> str:
     lines += [f"{_toml_key((k,))} = {_show(v)}" for k, v in settings.ui.keymap.items()]
     lines += ["" if settings.ui.keymap else "(no changes)", ""]
     section("operator", settings.operator, {})
+    sla = settings.sla
+    zone_now = f"{describe_zone(sla.zone(), utc_now())} now"
+    zone = (
+        f"{_show(sla.timezone)} ({zone_now})"
+        if sla.timezone
+        else f"(not set: this machine's, {zone_now})"
+    )
+    section("sla", sla, {"timezone": zone})
     return "\n".join(lines).rstrip() + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from wo_tui.cli.output import FORMATS, plain, write_rows
@@ -177,17 +178,18 @@ def cmd_show(runtime: Runtime, args: argparse.Namespace) -> int:
     skip = {"id", "type_code", "status", "assignee_id"}
     for key, value in order.items():
         if key not in skip and value not in (None, ""):
-            shown = Priority(value).label if key == "priority" else plain(value)
+            local = ctx.local(value) if isinstance(value, datetime) else value
+            shown = Priority(value).label if key == "priority" else plain(local)
             print(f"  {key.replace('_', ' '):<20} {shown}")
     print("\nHistory:")
     for h in trail:
         why = f"  ({plain(h['reason'])})" if h["reason"] else ""
         change = f"{plain(h['old_value']) or '—'} → {plain(h['new_value'])}"
-        print(f"  {plain(h['at'])}  {plain(h['actor'])}  {h['field']}: {change}{why}")
+        print(f"  {plain(ctx.local(h['at']))}  {plain(h['actor'])}  {h['field']}: {change}{why}")
     if notes:
         print("\nNotes:")
         for n in notes:
-            print(f"  {plain(n['at'])}  {plain(n['author'])}: {plain(n['body'])}")
+            print(f"  {plain(ctx.local(n['at']))}  {plain(n['author'])}: {plain(n['body'])}")
     return EXIT_OK
 
 

@@ -94,12 +94,13 @@ class Runtime:
         return db
 
     def context(self, *, seen_current: bool = False) -> Context:
-        """A service context acting as the configured operator (`seen_current`: see
-        `database`)."""
+        """A service context acting as the configured operator, in the utility's time zone
+        (`seen_current`: see `database`)."""
         address = self.settings.smtp.from_address
         domain = address.rsplit("@", 1)[-1] if "@" in address else "localhost"
         database = self.database(seen_current=seen_current)
-        return Context(database, self.settings.operator.name, mail_domain=domain)
+        zone = self.settings.sla.zone()
+        return Context(database, self.settings.operator.name, mail_domain=domain, zone=zone)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from wo_tui.core.clock import Clock, utc_now
+from wo_tui.core.clock import Clock, Zone, local_time, utc_now
 from wo_tui.core.db import Database
 
 
 @dataclass(frozen=True)
 class Context:
-    """The database, the operator recorded in history, and the source of "now"."""
+    """The database, the operator recorded in history, the source of "now", and the
+    utility's time zone."""
 
     db: Database
     operator: str
     clock: Clock = field(default=utc_now)
     mail_domain: str = "localhost"
     """The right-hand side of Message-IDs of queued emails."""
+    zone: Zone = None
+    """The utility's time zone (`[sla] timezone`): 'today', due dates, overdue and every time
+    shown follow it, whatever the zone of the process; None is the machine's own."""
 
     def now(self) -> datetime:
         """The current UTC time, as stored."""
         return self.clock()
 
     def today(self) -> date:
-        """The dispatcher's local date (due dates and 'overdue' are local)."""
-        return self.clock().replace(tzinfo=UTC).astimezone().date()
+        """The utility's date now (due dates, 'overdue' and 'tomorrow' are the utility's)."""
+        return self.local(self.clock()).date()
+
+    def local(self, moment: datetime) -> datetime:
+        """A stored UTC time as the utility's wall-clock time (to show it)."""
+        return local_time(moment, self.zone)

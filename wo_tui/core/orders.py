@@ -211,7 +211,7 @@ def edit_order(
         if current["version"] != expected_version:
             raise Conflict(
                 f"{format_number(order_id)} was changed by {current['updated_by']} at "
-                f"{current['updated_at']:%Y-%m-%d %H:%M} after you opened it"
+                f"{ctx.local(current['updated_at']):%Y-%m-%d %H:%M} after you opened it"
             )
         if not WorkOrderStatus(current["status"]).is_open:
             raise NotAllowed(

@@ -45,13 +45,14 @@ class ConflictScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         who = show(self.current.get("updated_by"))
+        zone_time = self.app.ctx.local  # type: ignore[attr-defined]
         lines: list[Content] = [
             Content.styled(f"Changed by others since you opened it ({len(self.theirs)}):", "bold")
         ]
         for h in self.theirs:
             lines.append(
                 Content.assemble(
-                    (f"  {h['at']:%H:%M} ", "dim"),
+                    (f"  {zone_time(h['at']):%H:%M} ", "dim"),
                     (show(h["actor"]), "bold"),
                     f"  {_name(h['field'])}: ",
                     show(h["old_value"]) or "—",

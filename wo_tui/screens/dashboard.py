@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from textual import work
@@ -267,11 +267,7 @@ class DashboardScreen(QueueActions, Screen[None]):
 
     def show_status(self) -> None:
         """Repaint the status line: marks, counts, position, sort, filter, last read."""
-        updated = (
-            self.updated_at.replace(tzinfo=UTC).astimezone().strftime("%H:%M:%S")
-            if self.updated_at
-            else "-"
-        )
+        updated = f"{self.ctx.local(self.updated_at):%H:%M:%S}" if self.updated_at else "-"
         status = (
             f"{len(self.view.marks):,} marked / {self.view.total:,} shown / "
             f"{self.counts.all:,} open"

@@ -97,7 +97,9 @@ class DetailScreen(Screen[None]):
         with self.ctx.db.read() as conn:
             detail = load_detail(conn, order_id)
         # The page's rows are plain tuples: built here too, off the screen's thread.
-        self.post_message(self.TrailRead(detail, detail_text.page(detail, self.ctx.today())))
+        self.post_message(
+            self.TrailRead(detail, detail_text.page(detail, self.ctx.today(), self.ctx.zone))
+        )
 
     @dataclass
     class TrailRead(Message):
@@ -120,7 +122,9 @@ class DetailScreen(Screen[None]):
         warnings = self.query_one("#detail-warnings", Static)
         warnings.update(detail_text.warnings(detail, today))
         warnings.display = bool(detail.warnings(today))
-        self.page.update(rows if rows is not None else detail_text.page(detail, today))
+        self.page.update(
+            rows if rows is not None else detail_text.page(detail, today, self.ctx.zone)
+        )
         if not same:
             self.page.scroll_to(y=0, animate=False, immediate=True)
 

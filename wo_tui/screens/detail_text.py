@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.content import Content
 
+from wo_tui.core.clock import Zone, local_time
 from wo_tui.core.dates import describe_date
 from wo_tui.core.detail import OrderDetail
 from wo_tui.core.numbers import format_number
@@ -74,6 +75,16 @@ def _when(d: date | None, today: date) -> str:
     return describe_date(d, today) if d else ""
 
 
+def _at(moment: datetime | None, zone: Zone) -> str:
+    """A stored time to the minute, in the utility's zone ('' for none)."""
+    return f"{local_time(moment, zone):%Y-%m-%d %H:%M}" if moment else ""
+
+
+def _by(moment: datetime | None, who: Any, zone: Zone) -> str:
+    """`2026-11-26 20:30 by sam` ('' when it did not happen)."""
+    return f"{_at(moment, zone)} by {show(who)}" if moment else ""
+
+
 def _window(order: dict[str, Any]) -> str:
     start, end = order["window_start"], order["window_end"]
     return f"{start:%H:%M}-{end:%H:%M}" if start and end else ""
@@ -101,7 +112,7 @@ def warnings(detail: OrderDetail, today: date) -> Content:
     )
 
 
-def fields(detail: OrderDetail, today: date) -> list[Row]:
+def fields(detail: OrderDetail, today: date, zone: Zone) -> list[Row]:
     """Every field of the order, grouped as the domain groups them."""
     o = detail.order
     due_role = "alert" if detail.is_open and o["due_date"] < today else ""
@@ -134,7 +145,7 @@ def fields(detail: OrderDetail, today: date) -> list[Row]:
         (
             "When",
             [
-                _field("created", f"{show(o['created_at'])} by {show(o['created_by'])}"),
+                _field("created", _by(o["created_at"], o["created_by"], zone)),
                 _field("preferred date", _when(o["preferred_date"], today)),
                 _field("scheduled date", _when(o["scheduled_date"], today)),
                 _field("time window", _window(o)),
@@ -165,24 +176,14 @@ def fields(detail: OrderDetail, today: date) -> list[Row]:
                     if o["assignee_name"]
                     else "",
                 ),
-                _field(
-                    "assigned",
-                    f"{show(o['assigned_at'])} by {show(o['assigned_by'])}"
-                    if o["assigned_at"]
-                    else "",
-                ),
-                _field("sent at", o["sent_at"]),
+                _field("assigned", _by(o["assigned_at"], o["assigned_by"], zone)),
+                _field("sent at", _at(o["sent_at"], zone)),
             ],
         ),
         (
             "Outcome",
             [
-                _field(
-                    "completed",
-                    f"{show(o['completed_at'])} by {show(o['completed_by'])}"
-                    if o["completed_at"]
-                    else "",
-                ),
+                _field("completed", _by(o["completed_at"], o["completed_by"], zone)),
                 _field("outcome", show(o["outcome"]).replace("_", " ")),
                 _field("outcome reason", o["outcome_reason"], multiline=True),
                 _field("completion note", o["completion_note"], multiline=True),
@@ -190,12 +191,7 @@ def fields(detail: OrderDetail, today: date) -> list[Row]:
                     "reading",
                     "to follow" if o["reading_to_follow"] else o["reading"],
                 ),
-                _field(
-                    "cancelled",
-                    f"{show(o['cancelled_at'])} by {show(o['cancelled_by'])}"
-                    if o["cancelled_at"]
-                    else "",
-                ),
+                _field("cancelled", _by(o["cancelled_at"], o["cancelled_by"], zone)),
                 _field("cancel reason", reason_label),
                 _field("cancel note", o["cancel_note"], multiline=True),
                 _field("hold note", o["hold_note"], multiline=True),
@@ -212,13 +208,13 @@ def fields(detail: OrderDetail, today: date) -> list[Row]:
     return rows[:-1]
 
 
-def history(detail: OrderDetail) -> list[Row]:
+def history(detail: OrderDetail, zone: Zone) -> list[Row]:
     """The trail, oldest first: when, who, field old → new, and why (one row each)."""
     rows: list[Row] = [_heading(f"History ({len(detail.history):,})")]
     for h in detail.history:
         field = FIELD_NAMES.get(h["field"], h["field"].replace("_", " "))
         change: Row = (
-            (f"  {h['at']:%Y-%m-%d %H:%M}  ", "dim"),
+            (f"  {_at(h['at'], zone)}  ", "dim"),
             (show(h["actor"]), "strong"),
             (f"  {show(field)}: {show(h['old_value']) or '—'} → {show(h['new_value']) or '—'}", ""),
         )
@@ -228,14 +224,14 @@ def history(detail: OrderDetail) -> list[Row]:
     return rows
 
 
-def notes(detail: OrderDetail) -> list[Row]:
+def notes(detail: OrderDetail, zone: Zone) -> list[Row]:
     """The notes, oldest first (`m` adds one)."""
     rows: list[Row] = [_heading(f"Notes ({len(detail.notes):,})  m adds one")]
     for n in detail.notes:
         first, *more = show(n["body"], multiline=True).split("\n")
         rows.append(
             (
-                (f"  {n['at']:%Y-%m-%d %H:%M}  ", "dim"),
+                (f"  {_at(n['at'], zone)}  ", "dim"),
                 (show(n["author"]), "strong"),
                 (f"  {first}", ""),
             )
@@ -244,16 +240,16 @@ def notes(detail: OrderDetail) -> list[Row]:
     return rows
 
 
-def emails(detail: OrderDetail) -> list[Row]:
+def emails(detail: OrderDetail, zone: Zone) -> list[Row]:
     """The emails queued for this order and where each one is."""
     rows: list[Row] = [_heading(f"Emails ({len(detail.emails)})")]
     for e in detail.emails:
-        sent = f" sent {show(e['sent_at'])}" if e["sent_at"] else ""
+        sent = f" sent {_at(e['sent_at'], zone)}" if e["sent_at"] else ""
         row: Row = (
             ("  ", ""),
             (show(e["status"]).upper(), "strong"),
             (f"  {show(e['kind']).replace('_', ' ')} to {show(e['recipient'])}", ""),
-            (f"  queued {show(e['created_at'])}{sent}", ""),
+            (f"  queued {_at(e['created_at'], zone)}{sent}", ""),
         )
         if e["last_reply"]:
             row = (*row, ("  reply: ", "dim"), (show(e["last_reply"]), ""))
@@ -261,7 +257,7 @@ def emails(detail: OrderDetail) -> list[Row]:
     return rows
 
 
-def source_and_links(detail: OrderDetail) -> list[Row]:
+def source_and_links(detail: OrderDetail, zone: Zone) -> list[Row]:
     """The billing event the order came from, and the orders linked to it."""
     rows: list[Row] = [_heading("Source event")]
     event = detail.source_event
@@ -272,7 +268,7 @@ def source_and_links(detail: OrderDetail) -> list[Row]:
             (
                 (
                     f"  #{event['id']} {show(event['event_type'])} ref "
-                    f"{show(event['external_ref'])} occurred {show(event['occurred_at'])} "
+                    f"{show(event['external_ref'])} occurred {_at(event['occurred_at'], zone)} "
                     f"status {show(event['status'])}",
                     "",
                 ),
@@ -289,15 +285,16 @@ def source_and_links(detail: OrderDetail) -> list[Row]:
     return rows
 
 
-def page(detail: OrderDetail, today: date) -> list[Row]:
+def page(detail: OrderDetail, today: date, zone: Zone) -> list[Row]:
     """The whole scrolling page: fields, history, notes, emails, source and links (or a
-    line saying the trail is being read)."""
-    rows = fields(detail, today)
+    line saying the trail is being read); times in the utility's `zone`."""
+    rows = fields(detail, today, zone)
     if not detail.trail_loaded:
         rows.append(BLANK)
         rows.append(_heading(f"History and notes ({detail.trail_rows:,}): reading…"))
         return rows
-    for part in (history(detail), notes(detail), emails(detail), source_and_links(detail)):
+    parts = (history, notes, emails, source_and_links)
+    for part in (make(detail, zone) for make in parts):
         rows.append(BLANK)
         rows.extend(part)
     return rows

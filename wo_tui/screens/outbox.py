@@ -3,7 +3,6 @@ reply; preview one; resend a failed one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,6 +14,7 @@ from textual.widgets import Static
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import outbox
+from wo_tui.core.clock import Zone, local_time
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import EmailStatus
@@ -28,19 +28,14 @@ KIND_LABELS = {
 }
 
 
-def _local(moment: datetime) -> datetime:
-    """A stored UTC time in the dispatcher's time zone."""
-    return moment.replace(tzinfo=UTC).astimezone()
-
-
-def state_of(row: Any) -> str:
+def state_of(row: Any, zone: Zone = None) -> str:
     """The state as a dispatcher reads it: queued / sending / sent / retry at HH:MM /
-    failed / superseded."""
+    failed / superseded (times in the utility's zone)."""
     status = row["status"]
     if status == EmailStatus.RETRY.value and row["next_attempt_at"] is not None:
-        return f"retry at {_local(row['next_attempt_at']):%H:%M}"
+        return f"retry at {local_time(row['next_attempt_at'], zone):%H:%M}"
     if status == EmailStatus.SENT.value and row["sent_at"] is not None:
-        return f"sent {_local(row['sent_at']):%d %b %H:%M}"
+        return f"sent {local_time(row['sent_at'], zone):%d %b %H:%M}"
     return str(status)
 
 
@@ -70,7 +65,7 @@ class OutboxScreen(RecordsScreen):
                     format_number(row["work_order_id"]),
                     KIND_LABELS.get(row["kind"], row["kind"]),
                     row["recipient"],
-                    state_of(row),
+                    state_of(row, self.ctx.zone),
                     row["attempts"],
                     (row["last_reply"] or "").splitlines()[0] if row["last_reply"] else None,
                 ],

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from wo_tui.app import bindings_for, styles_dir
+from wo_tui.core.clock import Zone, local_time
 from wo_tui.core.context import Context
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.sanitize import clean_text
@@ -25,12 +26,13 @@ ROW_LIMIT = 500
 """Rows a records screen shows: the newest first; older ones are for the command line."""
 
 
-def cell(value: Any) -> Text:
-    """A safe table cell: None → '', datetimes to the minute, text cleaned and literal."""
+def cell(value: Any, zone: Zone = None) -> Text:
+    """A safe table cell: None → '', stored times to the minute in the utility's zone, text
+    cleaned and literal."""
     if value is None:
         return Text("")
     if isinstance(value, datetime):
-        return Text(f"{value:%Y-%m-%d %H:%M}")
+        return Text(f"{local_time(value, zone):%Y-%m-%d %H:%M}")
     if isinstance(value, bool):
         return Text("yes" if value else "no")
     return Text(clean_text(str(value)).replace("\n", " "))
@@ -85,7 +87,7 @@ class RecordsScreen(Screen[None]):
         keep = self.current_key
         table.clear()
         for key, values in rows:
-            table.add_row(*(cell(v) for v in values), key=key)
+            table.add_row(*(cell(v, self.ctx.zone) for v in values), key=key)
         if keep is not None and keep in {str(k.value) for k in table.rows}:
             table.move_cursor(row=table.get_row_index(keep))
         self.query_one("#records-status", Static).update(Text(status))
