@@ -2,7 +2,8 @@
 for the screen's export and `wo-tui orders list --format csv|json`.
 
 Files are written atomically (a temporary file in the same directory, then a rename), so
-a reader never sees half a file; every value is cleaned of control characters.
+a reader never sees half a file; every value is cleaned of control characters, and a CSV
+cell that a spreadsheet would run as a formula is made text (docs/cli.md, "CSV and JSON").
 """
 
 from __future__ import annotations
@@ -101,6 +102,18 @@ def plain(value: Any) -> str:
     return clean_text(str(value))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes a cell beginning with for a formula (OWASP, "CSV Injection")."""
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell: `plain`, with a `'` in front of a cell that begins (after
+    any spaces) with one of FORMULA_STARTS, so that a spreadsheet shows it as text instead
+    of running it (`=cmd|' /C calc'!A0`, `+1+1`, `-2`, `@SUM(A1)`)."""
+    cell = plain(value)
+    return "'" + cell if cell.lstrip(" ").startswith(FORMULA_STARTS) else cell
+
+
 def json_value(value: Any) -> Any:
     """A value as JSON takes it (dates as ISO text, text cleaned)."""
     if isinstance(value, date | time | datetime):
@@ -111,12 +124,13 @@ def json_value(value: Any) -> Any:
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
-    """Write a header and the rows as CSV; returns how many rows."""
+    """Write a header and the rows as CSV (every cell through `csv_cell`); returns how many
+    rows. Every CSV wo-tui writes is written here."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers)
+    writer.writerow([csv_cell(h) for h in headers])
     count = 0
     for row in rows:
-        writer.writerow([plain(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         count += 1
     return count
 
