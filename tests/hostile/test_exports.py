@@ -1,8 +1,11 @@
-"""Exports a dispatcher opens in a spreadsheet (issue 18, item 3).
+"""Exports a dispatcher opens in a spreadsheet, and the export file itself (issue 18, items 3
+and 4).
 
 - A cell that begins with `=`, `+`, `-`, `@`, tab or carriage return is one a spreadsheet runs
   as a formula: every CSV wo-tui writes (`orders list`, `technicians list`, `events list`
   and the app's export) puts a `'` in front of it; JSON keeps the values exact.
+- Writing an export never touches the process's umask, which every thread shares: the new
+  file is created with its mode (0o644 less the umask); a file written over keeps its own.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,3 +138,58 @@ def test_which_cells_are_made_text(value: Any, cell: str) -> None:
     out = io.StringIO()
     write_csv(["h"], [[value]], out)
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [["h"], [cell]]
+
+
+# -- the file and the umask ------------------------------------------------------------------
+@pytest.fixture
+def umask_027() -> Iterator[None]:
+    """The umask is 027 while the test runs (group may read, others nothing)."""
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def umask_calls_during(action: Any) -> list[str]:
+    """Run `action`; returns where os.umask was called from meanwhile (seen by a profiler
+    hook on the calls of built-in functions, not by replacing os.umask)."""
+    calls: list[str] = []
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and arg is os.umask:
+            calls.append(f"{frame.f_code.co_filename}:{frame.f_lineno}")
+
+    sys.setprofile(watch)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+ROW = ("WO-000001", "MISC", "NEW", "Medium", "Ann", "1 A St", "", "", None, None, None, False)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("umask_027")
+@pytest.mark.parametrize("name", ["x.csv", "x.json"])
+def test_an_export_never_changes_the_umask(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    calls = umask_calls_during(lambda: export_file(target, [ROW]))
+    assert calls == []
+    assert mode_of(target) == 0o640  # 0o644 less the umask 027
+    assert os.umask(0o027) == 0o027
+
+
+@pytest.mark.usefixtures("umask_027")
+def test_an_export_written_over_a_private_file_keeps_it_private(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "late.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o600)
+    export_file(target, [ROW])
+    assert mode_of(target) == 0o600
+    assert target.read_text().startswith("number,type")
+    assert [f.name for f in target.parent.iterdir()] == ["late.csv"]  # no temporary left
