@@ -737,9 +737,9 @@ def test_orders_complete_with_a_reading(wo: WoTui, db_url: str) -> None:
 
 
 COMPLETE_REFUSALS = [
-    (["1", "--reading", "abc"], "reading: 'abc' is not a number"),
-    (["1", "--reading", "-5"], "reading: a reading is a number of zero or more"),
-    (["1", "--reading", "nan"], "reading: a reading is a number of zero or more"),
+    (["1", "--reading", "abc"], "reading: 'abc' is not a plain number: type the digits 0-9"),
+    (["1", "--reading", "-5"], "reading: a reading is zero or more: type it without a sign"),
+    (["1", "--reading", "nan"], "reading: 'nan' is not a plain number"),
     (["1", "2", "--reading", "5"], "reading: a reading is given for one order at a time"),
     (["1", "--not-done", " "], "reason: a reason is required"),
     (["abc"], "number: 'abc' is not a work-order number"),

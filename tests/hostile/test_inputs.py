@@ -1,0 +1,125 @@
+"""Hostile meter readings, through the service and the command line (issue 18, item 10).
+
+- A meter reading is a plain non-negative decimal (docs/events.md, `billing_outbound.reading`):
+  the digits 0-9 with at most one point, at most 12 digits before it and 4 after; leading
+  zeros dropped, the digits after the point kept exactly as typed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from wo_tui import cli
+from wo_tui.core.context import Context
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.models import billing_outbound, work_orders
+from wo_tui.core.orders import create_order
+from wo_tui.core.status_changes import bulk_complete
+
+from conftest import isolate_cli
+
+SPECIAL_READ = {
+    "type_code": "SPECIAL_READ",
+    "account_number": "40012345",
+    "site_address": "1 Pitt St",
+    "meter_number": "M100",
+}
+
+STORED = [
+    ("00000012.5000", "12.5000"),
+    ("00012.50", "12.50"),
+    ("0.5", "0.5"),
+    ("000", "0"),
+    (" 42 ", "42"),
+    ("123456789012.1234", "123456789012.1234"),  # the most digits on each side
+    ("0000123456789012", "123456789012"),  # leading zeros do not count
+]
+"""What is typed, and what is stored and sent to billing."""
+
+REFUSED = [
+    ("1e5", "'1e5' is not a plain number: type the digits 0-9 and at most one point"),
+    ("1e400", "'1e400' is not a plain number"),
+    ("١٢٣", "'١٢٣' is not a plain number: type the digits 0-9"),  # Arabic-Indic digits
+    ("1_000", "'1_000' is not a plain number"),
+    ("12,345", "'12,345' is not a plain number"),
+    ("+5", "'+5' is not a plain number"),
+    ("-5", "a reading is zero or more: type it without a sign"),
+    ("NaN", "'NaN' is not a plain number"),
+    (".5", "type a digit before the point, e.g. 0.5"),
+    ("12.", "type the digits after the point, or leave the point out"),
+    ("1.2.3", "'1.2.3' is not a plain number"),
+    ("", "type the reading in digits, e.g. 12345.6"),
+    ("1234567890123", "a reading has at most 12 digits before the point"),
+    ("1.12345", "a reading has at most 4 digits after the point"),
+]
+"""What is typed, and what the refusal says."""
+
+
+def billed_reading(ctx: Context, order_id: int) -> list[tuple[str | None, str | None]]:
+    """The order's reading, and the readings billing_outbound holds for it."""
+    with ctx.db.read() as conn:
+        order = conn.execute(
+            select(work_orders.c.reading).where(work_orders.c.id == order_id)
+        ).scalar()
+        sent = conn.execute(
+            select(billing_outbound.c.reading).where(billing_outbound.c.work_order_id == order_id)
+        ).scalars()
+        return [(order, reading) for reading in sent]
+
+
+@pytest.mark.parametrize(("typed", "stored"), STORED)
+def test_a_reading_is_stored_and_billed_as_typed_without_leading_zeros(
+    ctx: Context, typed: str, stored: str
+) -> None:
+    order_id = create_order(ctx, SPECIAL_READ)
+    assert bulk_complete(ctx, [order_id], reading=typed).all_done
+    assert billed_reading(ctx, order_id) == [(stored, stored)]
+
+
+@pytest.mark.parametrize(("typed", "message"), REFUSED)
+def test_a_reading_that_is_not_a_plain_decimal_is_refused(
+    ctx: Context, typed: str, message: str
+) -> None:
+    order_id = create_order(ctx, SPECIAL_READ)
+    with pytest.raises(InvalidInput) as caught:
+        bulk_complete(ctx, [order_id], reading=typed)
+    assert message in caught.value.problems["reading"]
+    assert billed_reading(ctx, order_id) == []
+
+
+def wo(capsys: pytest.CaptureFixture[str], db_url: str, *argv: str) -> tuple[int, str, str]:
+    """Run `wo-tui --db URL argv...` in-process: (status, stdout, stderr)."""
+    capsys.readouterr()
+    status = cli.run(["--db", db_url, *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate_cli(monkeypatch, tmp_path, "input-tester")
+
+
+@pytest.mark.usefixtures("in_process")
+def test_the_cli_records_and_refuses_readings_by_the_same_rule(
+    capsys: pytest.CaptureFixture[str], db_url: str, ctx: Context
+) -> None:
+    for typed, stored in STORED:
+        order_id = create_order(ctx, SPECIAL_READ)
+        status, out, err = wo(
+            capsys, db_url, "orders", "complete", str(order_id), f"--reading={typed}"
+        )
+        assert (status, err) == (0, "1 completed, 0 skipped, 0 conflicts\n"), typed
+        assert billed_reading(ctx, order_id) == [(stored, stored)], typed
+    order_id = create_order(ctx, SPECIAL_READ)
+    for typed, message in REFUSED:
+        status, out, err = wo(
+            capsys, db_url, "orders", "complete", str(order_id), f"--reading={typed}"
+        )
+        assert (status, out) == (2, ""), typed
+        assert err.startswith("wo-tui: invalid input\n  reading: "), typed
+        assert message in err and err.count("\n") == 2, typed  # one line says what is wrong
+    assert billed_reading(ctx, order_id) == []
