@@ -1,12 +1,18 @@
-"""Hostile meter readings, through the service and the command line (issue 18, item 10).
+"""Hostile input on the command line and in the complete dialog (issue 18, items 10 and 11).
 
 - A meter reading is a plain non-negative decimal (docs/events.md, `billing_outbound.reading`):
   the digits 0-9 with at most one point, at most 12 digits before it and 4 after; leading
   zeros dropped, the digits after the point kept exactly as typed.
+- An argument that is not valid UTF-8 is refused by every command with exit status 2 and one
+  line naming it (never a traceback).
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,12 +20,13 @@ from sqlalchemy import select
 
 from wo_tui import cli
 from wo_tui.core.context import Context
+from wo_tui.core.db import connect
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.models import billing_outbound, work_orders
+from wo_tui.core.models import assignees, billing_outbound, events, work_orders
 from wo_tui.core.orders import create_order
 from wo_tui.core.status_changes import bulk_complete
 
-from conftest import isolate_cli
+from conftest import isolate_cli, terminal_env
 
 SPECIAL_READ = {
     "type_code": "SPECIAL_READ",
@@ -123,3 +130,74 @@ def test_the_cli_records_and_refuses_readings_by_the_same_rule(
         assert err.startswith("wo-tui: invalid input\n  reading: "), typed
         assert message in err and err.count("\n") == 2, typed  # one line says what is wrong
     assert billed_reading(ctx, order_id) == []
+
+
+# -- arguments that are not UTF-8 --------------------------------------------------------------
+def run_bytes(tmp_path: Path, *argv: bytes) -> subprocess.CompletedProcess[bytes]:
+    """`python -m wo_tui argv...` in a fresh process, the arguments given as bytes (as a
+    shell passes $'\\xff'). A count that nothing limits must fail, not fill the machine:
+    the process may use 4 GiB of memory and write files of 512 MiB, and is stopped after
+    a minute (the commands here take a second)."""
+    env = terminal_env(tmp_path, "input-tester")
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+
+    def cap_resources() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512 << 20, 512 << 20))
+
+    return subprocess.run(
+        [sys.executable, "-m", "wo_tui", *argv],
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        preexec_fn=cap_resources,
+        check=False,
+    )
+
+
+def table_rows(db_url: str) -> dict[str, int]:
+    """How many rows the tables a refused command could have written hold."""
+    db = connect(db_url)
+    try:
+        with db.read() as conn:
+            return {
+                t.name: len(conn.execute(select(t)).all()) for t in (assignees, events, work_orders)
+            }
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        ([b"orders", b"list", b"--filter", b"\xff"], b"argument 6 (after --filter)"),
+        (
+            [b"technicians", b"add", b"N\xff", b"--email", b"n@example.com"],
+            b"argument 5 (after add)",
+        ),
+        (
+            [b"events", b"add", b"move_in", b"--customer", b"\xff\xfe"],
+            b"argument 7 (after --customer)",
+        ),
+        ([b"orders", b"list", b"--filter=\xff"], b"the value of --filter"),
+        (
+            [b"orders", b"create", b"--type", b"MISC", b"--address", b"\xff"],
+            b"argument 8 (after --address)",
+        ),
+        ([b"seed", b"--orders", b"1", b"--seed", b"\xc3"], b"argument 7 (after --seed)"),
+        ([b"\xff"], b"argument 3 (after "),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, db_url: str, argv: list[bytes], named: bytes
+) -> None:
+    before = table_rows(db_url)
+    done = run_bytes(tmp_path, b"--db", db_url.encode(), *argv)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == b""
+    [line] = done.stderr.splitlines()
+    assert line.startswith(b"wo-tui: " + named), line
+    assert b"is not valid UTF-8 text: b'" in line
+    assert table_rows(db_url) == before
