@@ -1,10 +1,12 @@
-"""Hostile input on the command line and in the complete dialog (issue 18, items 10 and 11).
+"""Hostile input on the command line and in the complete dialog (issue 18, items 10-12).
 
 - A meter reading is a plain non-negative decimal (docs/events.md, `billing_outbound.reading`):
   the digits 0-9 with at most one point, at most 12 digits before it and 4 after; leading
   zeros dropped, the digits after the point kept exactly as typed.
 - An argument that is not valid UTF-8 is refused by every command with exit status 2 and one
   line naming it (never a traceback).
+- Every count option has a documented maximum (1,000,000): above it, or below its minimum,
+  exit status 2 and one line.
 """
 
 from __future__ import annotations
@@ -201,3 +203,75 @@ def test_an_argument_that_is_not_utf8_is_refused_in_one_line(
     assert line.startswith(b"wo-tui: " + named), line
     assert b"is not valid UTF-8 text: b'" in line
     assert table_rows(db_url) == before
+
+
+# -- counts --------------------------------------------------------------------------------------
+HUGE = b"99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([b"seed", b"--orders", HUGE], b"--orders must be a whole number from 0 to 1,000,000"),
+        (
+            [b"seed", b"--orders", b"0", b"--events", HUGE],
+            b"--events must be a whole number from 0",
+        ),
+        ([b"seed", b"--orders", b"1000001"], b"(got 1000001)"),
+        (
+            [b"seed", b"--events", b"-3"],
+            b"--events must be a whole number from 0 to 1,000,000 (got -3)",
+        ),
+        (
+            [b"orders", b"list", b"--limit", HUGE],
+            b"--limit must be a whole number from 1 to 1,000,000",
+        ),
+        (
+            [b"events", b"list", b"--limit", HUGE],
+            b"--limit must be a whole number from 1 to 1,000,000",
+        ),
+        ([b"events", b"list", b"--limit", b"-1"], b"(got -1)"),
+    ],
+)
+def test_a_count_beyond_its_range_is_refused_in_one_line(
+    tmp_path: Path, db_url: str, argv: list[bytes], message: bytes
+) -> None:
+    before = table_rows(db_url)
+    done = run_bytes(tmp_path, b"--db", db_url.encode(), *argv)
+    assert (done.returncode, done.stdout) == (2, b""), done.stderr[-2000:]
+    [line] = done.stderr.splitlines()
+    assert line.startswith(b"wo-tui: ") and message in line, line
+    assert table_rows(db_url) == before
+
+
+@pytest.mark.parametrize("count", [HUGE, b"0", b"-1"])
+def test_demo_refuses_a_count_beyond_its_range_before_it_starts(
+    tmp_path: Path, count: bytes
+) -> None:
+    done = run_bytes(tmp_path, b"demo", b"--orders", count, b"--keep", b"demo.db")
+    assert (done.returncode, done.stdout) == (2, b""), done.stderr[-2000:]
+    [line] = done.stderr.splitlines()
+    assert line.startswith(b"wo-tui: --orders must be a whole number from 1 to 1,000,000")
+    assert not (tmp_path / "demo.db").exists()
+
+
+@pytest.mark.usefixtures("in_process")
+def test_the_largest_count_is_taken_and_documented(
+    capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    status, _, err = wo(capsys, db_url, "orders", "list", "--limit", "1000000")
+    assert (status, err) == (0, "0 orders\n")
+    for command in (["seed"], ["demo"], ["orders", "list"], ["events", "list"]):
+        with pytest.raises(SystemExit):
+            cli.run([*command, "--help"])
+        assert "1,000,000" in capsys.readouterr().out, command
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "1,000,000" in docs
+
+
+def test_counts_inside_the_range_still_seed(tmp_path: Path, db_url: str) -> None:
+    done = run_bytes(
+        tmp_path, b"--db", db_url.encode(), b"seed", b"--orders", b"3", b"--events", b"2"
+    )
+    assert done.returncode == 0, done.stderr
+    assert table_rows(db_url)["work_orders"] == 3 and table_rows(db_url)["events"] == 2
