@@ -624,7 +624,7 @@ def test_orders_list_csv_and_json(queue_of_five: WoTui) -> None:
         (["--status", "bogus"], "unknown status 'bogus'; use one of new, setup, sent, on_hold"),
         (["--filter", "colour:red"], "unknown filter colour:red"),
         (["--filter", "pri:urgent"], "unknown priority 'urgent'"),
-        (["--limit", "0"], "--limit must be 1 or more"),
+        (["--limit", "0"], "--limit must be a whole number from 1 to 1,000,000"),
         (["--limit", "many"], "argument --limit: invalid int value"),
         (["--sort", "colour"], "argument --sort: invalid choice"),
         (["--format", "xml"], "argument --format: invalid choice"),
@@ -737,9 +737,9 @@ def test_orders_complete_with_a_reading(wo: WoTui, db_url: str) -> None:
 
 
 COMPLETE_REFUSALS = [
-    (["1", "--reading", "abc"], "reading: 'abc' is not a number"),
-    (["1", "--reading", "-5"], "reading: a reading is a number of zero or more"),
-    (["1", "--reading", "nan"], "reading: a reading is a number of zero or more"),
+    (["1", "--reading", "abc"], "reading: 'abc' is not a plain number: type the digits 0-9"),
+    (["1", "--reading", "-5"], "reading: a reading is zero or more: type it without a sign"),
+    (["1", "--reading", "nan"], "reading: 'nan' is not a plain number"),
     (["1", "2", "--reading", "5"], "reading: a reading is given for one order at a time"),
     (["1", "--not-done", " "], "reason: a reason is required"),
     (["abc"], "number: 'abc' is not a work-order number"),
@@ -987,8 +987,8 @@ def test_events_add_refuses_bad_input(wo: WoTui, db_url: str) -> None:
 def test_events_list_refuses_bad_options(wo: WoTui) -> None:
     for argv, message in [
         (["--status", "bogus"], "argument --status: invalid choice"),
-        (["--limit", "0"], "--limit must be 1 or more"),
-        (["--limit", "-1"], "--limit must be 1 or more"),
+        (["--limit", "0"], "--limit must be a whole number from 1 to 1,000,000 (got 0)"),
+        (["--limit", "-1"], "--limit must be a whole number from 1 to 1,000,000 (got -1)"),
         (["--format", "yaml"], "argument --format: invalid choice"),
     ]:
         result = wo("events", "list", *argv, db=None)
@@ -1032,7 +1032,10 @@ def test_seed_is_deterministic(wo: WoTui, db_url: str, empty_db_url: str) -> Non
 def test_seed_refuses_negative_counts(wo: WoTui, db_url: str) -> None:
     before = snapshot(db_url)
     result = wo("seed", "--orders", "-1")
-    assert (result.status, result.err) == (2, "wo-tui: --orders and --events must be 0 or more\n")
+    assert (result.status, result.err) == (
+        2,
+        "wo-tui: --orders must be a whole number from 0 to 1,000,000 (got -1)\n",
+    )
     assert snapshot(db_url) == before
 
 

@@ -321,7 +321,8 @@ async def test_complete_a_read_type_with_a_reading(db: Database) -> None:
         await pilot.press("c")
         assert isinstance(app.screen, CompleteScreen)
         await pilot.press("tab", "tab", *"12x", "enter")  # outcome → reason → reading
-        assert "is not a number" in str(app.screen.query_one("#dialog-error", Static).render())
+        error = str(app.screen.query_one("#dialog-error", Static).render())
+        assert "'12x' is not a plain number: type the digits 0-9" in error
         await pilot.press("backspace", *"34.5", "enter")
         assert isinstance(app.screen, DetailScreen)
         assert "reading          1234.5" in shown(app)

@@ -18,7 +18,7 @@ from test_dashboard import PAYLOADS, TODAY, _app, add_orders, notes, settle, sho
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.export import EXPORT_HEADERS, export_file, matching_rows, plain, record
+from wo_tui.core.export import EXPORT_HEADERS, csv_cell, export_file, matching_rows, plain, record
 from wo_tui.core.queue import QueueFilter, SortOrder, parse_filter
 from wo_tui.core.seed import seed_orders
 from wo_tui.screens.all_orders import AllOrdersScreen
@@ -34,7 +34,7 @@ def shown_records(view: Any, ctx: Context) -> list[list[str]]:
     """Every row the view's filter matches, in its order, as the CSV cells they become."""
     with ctx.db.read() as conn:
         rows = list(matching_rows(conn, view.filter, view.sort, ctx.today()))
-    return [[plain(v) for v in record(r, ctx.today())] for r in rows]
+    return [[csv_cell(v) for v in record(r, ctx.today())] for r in rows]
 
 
 def numbers_on(screen: Any) -> list[str]:
@@ -64,7 +64,7 @@ def test_csv_and_json_round_trip_with_untrusted_text(ctx: Context, tmp_path: Pat
     assert count == len(rows) == 45
     back = read_csv(written)
     assert back[0] == list(EXPORT_HEADERS)
-    assert back[1:] == [[plain(v) for v in row] for row in rows]
+    assert back[1:] == [[csv_cell(v) for v in row] for row in rows]
     assert not any("\x1b" in cell for line in back for cell in line)
     written, count = export_file(out / "all.json", rows)
     items = json.loads(written.read_text(encoding="utf-8"))

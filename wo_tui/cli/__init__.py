@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from wo_tui.cli import admin, orders, worker
 from wo_tui.cli.runtime import EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.config import ConfigError
+from wo_tui.core.sanitize import clean_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,8 +67,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(status)
 
 
+def undecodable_argument(argv: Sequence[str]) -> str | None:
+    """One line naming the first argument that is not valid text in the locale's encoding
+    (UTF-8), or None. Python hands such bytes over as lone surrogates, which no database,
+    file or terminal takes: they are refused here, once, for every command."""
+    for index, arg in enumerate(argv):
+        if not _is_text(arg):
+            option, equals, value = arg.partition("=")
+            if arg.startswith("--") and equals and _is_text(option):
+                what, raw = f"the value of {_shown(option)}", os.fsencode(value)
+            else:
+                after = f" (after {_shown(argv[index - 1])})" if index else ""
+                what, raw = f"argument {index + 1}{after}", os.fsencode(arg)
+            encoding = sys.getfilesystemencoding().upper()
+            return f"{what} is not valid {encoding} text: {_shown(raw)}; give it as {encoding} text"
+    return None
+
+
+def _shown(arg: str | bytes) -> str:
+    """An argument quoted in a message: bytes as Python writes them, text cleaned of
+    control characters; cut short after 40 characters."""
+    text = repr(arg) if isinstance(arg, bytes) else clean_text(arg)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _is_text(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the command, and return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    problem = undecodable_argument(argv)
+    if problem:
+        print(f"wo-tui: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None) or admin.cmd_app

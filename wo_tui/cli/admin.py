@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wo_tui.cli.counts import check_count, count_help
 from wo_tui.cli.output import FORMATS, plain, write_rows
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime, explain
 from wo_tui.core.errors import WorkOrderError
@@ -19,7 +20,12 @@ from wo_tui.core.statuses import AssigneeKind, EventStatus
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add every command that is not about orders."""
     p = commands.add_parser("demo", parents=[common], help="the app on a throw-away demo database")
-    p.add_argument("--orders", type=int, default=300, help="how many demo orders (default 300)")
+    p.add_argument(
+        "--orders",
+        type=int,
+        default=300,
+        help=count_help("how many demo orders", least=1, default=300),
+    )
     p.add_argument("--keep", metavar="PATH", help="keep the demo database at PATH")
     p.set_defaults(handler=cmd_demo)
 
@@ -38,8 +44,18 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_config_locate)
 
     p = commands.add_parser("seed", parents=[common], help="add realistic synthetic data")
-    p.add_argument("--orders", type=int, default=1000)
-    p.add_argument("--events", type=int, default=0, help="also add pending billing events")
+    p.add_argument(
+        "--orders",
+        type=int,
+        default=1000,
+        help=count_help("how many orders", least=0, default=1000),
+    )
+    p.add_argument(
+        "--events",
+        type=int,
+        default=0,
+        help=count_help("also add this many pending billing events", least=0, default=0),
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     p.set_defaults(handler=cmd_seed)
 
@@ -82,7 +98,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_events_add)
     p = events_sub.add_parser("list", parents=[common], help="list events")
     p.add_argument("--status", choices=[s.value for s in EventStatus])
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help=count_help("at most this many", least=1))
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_events_list)
     p = events_sub.add_parser("retry", parents=[common], help="put dead events back in the queue")
@@ -121,8 +137,7 @@ def cmd_demo(runtime: Runtime, args: argparse.Namespace) -> int:
     """Create a demo database (orders, technicians, pending events) and open the app."""
     from wo_tui.core.seed import seed_events, seed_orders
 
-    if args.orders < 1:
-        raise CommandError(f"--orders must be 1 or more (got {args.orders})")
+    check_count("--orders", args.orders, least=1)
     if getattr(args, "db", None):
         raise CommandError(
             "the demo makes its own SQLite database; leave out --db (--keep PATH keeps it)"
@@ -198,8 +213,8 @@ def cmd_seed(runtime: Runtime, args: argparse.Namespace) -> int:
     """Add synthetic technicians, orders and events."""
     from wo_tui.core.seed import seed_events, seed_orders
 
-    if args.orders < 0 or args.events < 0:
-        raise CommandError("--orders and --events must be 0 or more")
+    check_count("--orders", args.orders, least=0)
+    check_count("--events", args.events, least=0)
     ctx = runtime.context()
     made = seed_orders(ctx, args.orders, seed=args.seed)
     events = seed_events(ctx, args.events, seed=args.seed) if args.events else 0
@@ -298,8 +313,7 @@ def cmd_events_list(runtime: Runtime, args: argparse.Namespace) -> int:
     """List events, newest first."""
     from wo_tui.core.events import list_events
 
-    if args.limit is not None and args.limit < 1:
-        raise CommandError("--limit must be 1 or more")
+    check_count("--limit", args.limit, least=1)
     status = EventStatus(args.status) if args.status else None
     with runtime.database().read() as conn:
         rows = list_events(conn, status=status, limit=args.limit)

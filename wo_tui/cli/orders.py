@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from wo_tui.cli.counts import check_count, count_help
 from wo_tui.cli.output import FORMATS, plain, write_rows
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, CommandError, Runtime
 from wo_tui.core import dates
@@ -34,7 +35,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--filter", default="", help='filter language, e.g. "overdue tech:sam"')
     p.add_argument("--sort", default="priority", choices=sorted(SORT_COLUMNS))
     p.add_argument("--reverse", action="store_true", help="sort descending")
-    p.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    p.add_argument("--limit", type=int, default=None, help=count_help("at most this many", least=1))
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(handler=cmd_list)
 
@@ -147,8 +148,7 @@ def cmd_list(runtime: Runtime, args: argparse.Namespace) -> int:
         sort = SortOrder(args.sort, args.reverse)
     except InvalidInput as exc:
         raise CommandError.from_service(exc) from None
-    if args.limit is not None and args.limit < 1:
-        raise CommandError("--limit must be 1 or more")
+    check_count("--limit", args.limit, least=1)
     today = runtime.context().today()
 
     def records() -> Iterator[tuple[Any, ...]]:

@@ -2,7 +2,8 @@
 for the screen's export and `wo-tui orders list --format csv|json`.
 
 Files are written atomically (a temporary file in the same directory, then a rename), so
-a reader never sees half a file; every value is cleaned of control characters.
+a reader never sees half a file; every value is cleaned of control characters, and a CSV
+cell that a spreadsheet would run as a formula is made text (docs/cli.md, "CSV and JSON").
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -101,6 +103,18 @@ def plain(value: Any) -> str:
     return clean_text(str(value))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes a cell beginning with for a formula (OWASP, "CSV Injection")."""
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell: `plain`, with a `'` in front of a cell that begins (after
+    any spaces) with one of FORMULA_STARTS, so that a spreadsheet shows it as text instead
+    of running it (`=cmd|' /C calc'!A0`, `+1+1`, `-2`, `@SUM(A1)`)."""
+    cell = plain(value)
+    return "'" + cell if cell.lstrip(" ").startswith(FORMULA_STARTS) else cell
+
+
 def json_value(value: Any) -> Any:
     """A value as JSON takes it (dates as ISO text, text cleaned)."""
     if isinstance(value, date | time | datetime):
@@ -111,12 +125,13 @@ def json_value(value: Any) -> Any:
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
-    """Write a header and the rows as CSV; returns how many rows."""
+    """Write a header and the rows as CSV (every cell through `csv_cell`); returns how many
+    rows. Every CSV wo-tui writes is written here."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers)
+    writer.writerow([csv_cell(h) for h in headers])
     count = 0
     for row in rows:
-        writer.writerow([plain(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         count += 1
     return count
 
@@ -141,6 +156,12 @@ def format_for(path: str | Path) -> str:
     return suffix
 
 
+EXPORT_MODE = 0o644
+"""A new export file's permissions, less the umask: the owner may change it, others (as
+the umask allows) may read it, e.g. a colleague it is shared with; nobody else may change
+it. A file written over keeps its own permissions (docs/cli.md, "CSV and JSON")."""
+
+
 def export_file(
     path: str | Path, rows: Iterable[Sequence[Any]], fmt: str | None = None
 ) -> tuple[Path, int]:
@@ -157,25 +178,32 @@ def export_file(
         raise InvalidInput({"path": f"{str(target)!r} is a folder; give a file name"})
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InvalidInput({"path": f"cannot write in the folder {str(folder)!r}"})
+    temp = folder / f".{target.name}.{secrets.token_hex(8)}.tmp"
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder, suffix=".tmp")
+        # The kernel takes the umask off EXPORT_MODE: the process's umask, shared by every
+        # thread, is never read or changed.
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, EXPORT_MODE)
     except OSError as exc:
         raise InvalidInput({"path": f"cannot write in {str(folder)!r}: {exc.strerror}"}) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            _keep_permissions(target, out.fileno())
             writer = write_csv if fmt == "csv" else write_json
             count = writer(EXPORT_HEADERS, rows, out)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temp, 0o644 & ~_umask())
         os.replace(temp, target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return target.resolve(), count
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _keep_permissions(target: Path, handle: int) -> None:
+    """Give the new file the permissions of the file it replaces, if there is one (a
+    re-export never opens up a file someone made private)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return
+    os.fchmod(handle, mode & 0o777)

@@ -240,28 +240,31 @@ def _order(
     }
 
 
-def seed_events(ctx: Context, count: int, *, seed: int = 1) -> int:
-    """Add `count` pending billing events (as the billing system would write them)."""
+def seed_events(ctx: Context, count: int, *, seed: int = 1, batch: int = 20_000) -> int:
+    """Add `count` pending billing events (as the billing system would write them), `batch`
+    rows per transaction (a large count is never all in memory)."""
     rng = random.Random(seed)
     now = ctx.now()
-    rows = []
-    for n in range(count):
-        suburb, state, postcode = rng.choice(SUBURBS)
-        rows.append(
-            {
-                "event_type": rng.choice(EVENT_TYPES),
-                "occurred_at": now - timedelta(minutes=rng.randrange(1, 600)),
-                "external_ref": f"BILL-{seed}-{n:07d}-{rng.randrange(10**6)}",
-                "account_number": f"{rng.randrange(10**7, 10**8)}",
-                "customer_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                "site_address": f"{rng.randrange(1, 400)} {rng.choice(STREETS)}, {suburb} "
-                f"{state} {postcode}",
-                "site_id": _nmi(rng),
-                "meter_number": f"M{rng.randrange(10**6, 10**7)}",
-                "life_support": rng.random() < 0.02,
-            }
-        )
-    with ctx.db.write() as conn:
-        if rows:
+    made = 0
+    while made < count:
+        rows = [_event(rng, now, seed, n) for n in range(made, min(count, made + batch))]
+        with ctx.db.write() as conn:
             conn.execute(insert(events), rows)
-    return len(rows)
+        made += len(rows)
+    return made
+
+
+def _event(rng: random.Random, now: datetime, seed: int, n: int) -> dict[str, Any]:
+    suburb, state, postcode = rng.choice(SUBURBS)
+    return {
+        "event_type": rng.choice(EVENT_TYPES),
+        "occurred_at": now - timedelta(minutes=rng.randrange(1, 600)),
+        "external_ref": f"BILL-{seed}-{n:07d}-{rng.randrange(10**6)}",
+        "account_number": f"{rng.randrange(10**7, 10**8)}",
+        "customer_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        "site_address": f"{rng.randrange(1, 400)} {rng.choice(STREETS)}, {suburb} "
+        f"{state} {postcode}",
+        "site_id": _nmi(rng),
+        "meter_number": f"M{rng.randrange(10**6, 10**7)}",
+        "life_support": rng.random() < 0.02,
+    }

@@ -13,10 +13,10 @@ confirmation reads its reasons from the same expression.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -447,17 +447,50 @@ def _single_override(ids: list[int], override: str | None) -> str | None:
     return override
 
 
-def parse_reading(value: str | Decimal | int | float) -> str:
-    """A meter reading as a non-negative number, stored as text without rounding."""
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput({"reading": f"{value!r} is not a number"}) from None
-    if not number.is_finite() or number < 0:
-        raise InvalidInput({"reading": "a reading is a number of zero or more"})
-    if len(str(number)) > 40:
-        raise InvalidInput({"reading": "a reading has at most 40 characters"})
-    return str(number)
+READING_WHOLE_DIGITS = 12
+"""At most this many digits before the point (leading zeros aside): more than any meter's
+register shows, and the longest reading still fits `billing_outbound.reading` (40)."""
+READING_FRACTION_DIGITS = 4
+"""At most this many digits after the point (kept exactly as typed, never rounded)."""
+READING_EXAMPLE = "e.g. 12345.6"
+_READING = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
+"""ASCII digits with at most one point (`re` would take any script's digits for `\\d`)."""
+
+
+def parse_reading(text: str) -> str:
+    """A meter reading as billing gets it (docs/events.md, `billing_outbound.reading`): the
+    digits 0-9 with at most one point and a digit on each side of it; leading zeros are
+    removed and the digits after the point kept exactly as typed (`00012.50` -> `12.50`).
+    InvalidInput says what to type instead."""
+    typed = text.strip()
+    found = _READING.fullmatch(typed)
+    if found is None:
+        raise InvalidInput({"reading": _not_a_reading(typed)})
+    whole, fraction = found["whole"], found["fraction"]
+    if not whole and not fraction:
+        problem = f"type the reading in digits, {READING_EXAMPLE}"
+    elif not whole:
+        problem = "type a digit before the point, e.g. 0.5"
+    elif fraction == "":
+        problem = "type the digits after the point, or leave the point out"
+    elif len(whole.lstrip("0")) > READING_WHOLE_DIGITS:
+        problem = f"a reading has at most {READING_WHOLE_DIGITS} digits before the point"
+    elif fraction is not None and len(fraction) > READING_FRACTION_DIGITS:
+        problem = f"a reading has at most {READING_FRACTION_DIGITS} digits after the point"
+    else:
+        return (whole.lstrip("0") or "0") + ("" if fraction is None else "." + fraction)
+    raise InvalidInput({"reading": problem})
+
+
+def _not_a_reading(typed: str) -> str:
+    """Why text that is not digits with one point is refused, and what to type."""
+    if typed.startswith("-"):
+        return f"a reading is zero or more: type it without a sign, {READING_EXAMPLE}"
+    shown = typed if len(typed) <= 24 else typed[:23] + "…"
+    return (
+        f"{shown!r} is not a plain number: type the digits 0-9 and at most one point, "
+        f"{READING_EXAMPLE}"
+    )
 
 
 def bulk_complete(
@@ -465,7 +498,7 @@ def bulk_complete(
     ids: Iterable[int],
     *,
     note: str | None = None,
-    reading: str | Decimal | None = None,
+    reading: str | None = None,
     outcome: Outcome = Outcome.DONE,
     outcome_reason: str | None = None,
     life_support_override: str | None = None,
