@@ -21,8 +21,17 @@ from wo_tui.core.mail_accounts import (
     release_login,
 )
 from wo_tui.core.models import mail_accounts
+from wo_tui.mail.sender import drain_outbox
 
 from conftest import NOW
+from mailserver import (
+    Counts,
+    Recording,
+    accept_login,
+    queue_emails,
+    settings_for,
+    smtp_server,
+)
 
 ACCOUNT = "dispatch@mail.example:587"
 
@@ -81,3 +90,17 @@ def test_senders_claiming_at_the_same_moment_get_one_claim(db_url: str) -> None:
         thread.join(60)
     assert sorted(isinstance(t, str) for t in turns) == [False] * 7 + [True]
     assert [t for t in turns if not isinstance(t, str)] == [None] * 7
+
+
+def test_a_good_login_leaves_the_claim_free_for_the_next(db: Database) -> None:
+    sender, _ = queue_emails(db, 25)
+    counts = Counts()
+    login = accept_login("dispatch", "right")
+    with smtp_server(Recording(), authenticator=login, counts=counts) as port:
+        settings = settings_for(port, username="dispatch", password="right", connections=4)
+        assert drain_outbox(sender, settings).sent == 25
+    assert counts.auth == counts.connections  # one AUTH a connection
+    with db.read() as conn:
+        row = conn.execute(select(mail_accounts)).mappings().one()
+    assert row["login_token"] is None and row["login_ok_at"] == NOW
+    assert row["paused_until"] is None

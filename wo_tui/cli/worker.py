@@ -24,6 +24,10 @@ PAUSED_BACKOFF = 12
 the mail server."""
 
 
+SENDER_JOIN_MARGIN = 4.0
+"""On stop, wait for the sender this long past `smtp.shutdown_grace_seconds`."""
+
+
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     """Add the `worker` command."""
     p = commands.add_parser(
@@ -49,7 +53,8 @@ def cmd_worker(runtime: Runtime, args: argparse.Namespace) -> int:
             run_event_poller(runtime, stop, once=False)
         finally:
             stop.set()
-            sender.join()
+            # The sender hands its emails back within its grace; never wait much longer.
+            sender.join(runtime.settings.smtp.shutdown_grace_seconds + SENDER_JOIN_MARGIN)
     return EXIT_OK
 
 
@@ -105,7 +110,7 @@ def run_email_sender(runtime: Runtime, stop: threading.Event, *, once: bool) -> 
     paused_before = False
     while not stop.is_set():
         try:
-            result = drain_outbox(ctx, smtp, once=True)
+            result = drain_outbox(ctx, smtp, once=True, stop=stop)
         except Exception as exc:  # the database; mail problems come back as results
             if once:
                 raise
