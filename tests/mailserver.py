@@ -1,12 +1,15 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for the mail tests, with small handlers that
-behave like the servers of reliability.md §9-13: scripted replies, refused recipients, a
-dropped connection after storing, a slow drip, refused logins."""
+behave like troublesome servers: scripted replies, refused recipients, a dropped connection
+after storing, a slow drip, a hang after DATA, refused logins; and a hand-written server for
+what aiosmtpd will not do (no greeting, 421 at the greeting, 454 to STARTTLS)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import socketserver
 import ssl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,13 +21,15 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import AuthResult, Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, Session, syntax
 
 from wo_tui.config import SmtpSettings
 from wo_tui.core.assignees import add_assignee
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
-from wo_tui.core.orders import create_order
+from wo_tui.core.orders import assign, create_order
+
+from conftest import NOW
 
 
 def free_port() -> int:
@@ -125,6 +130,62 @@ class Drip(Recording):
         return "250 2.0.0 Ok: finally"
 
 
+@dataclass
+class HangAfterData(Recording):
+    """Takes the message, then never answers DATA (until `release`): a server that stores
+    and stalls, so only a timeout or a stop ends the send. `hanging` counts the sends it
+    holds."""
+
+    hanging: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        self.hanging += 1
+        while not self.released.is_set():
+            transport = server.transport
+            if transport is None or transport.is_closing():
+                break
+            await asyncio.sleep(0.05)
+        return "250 2.0.0 Ok: too late"
+
+    def release(self) -> None:
+        """Let every held send go (so the server can stop)."""
+        self.released.set()
+
+
+@dataclass
+class Counts:
+    """What a server saw: connections opened and AUTH commands (each one login attempt)."""
+
+    connections: int = 0
+    auth: int = 0
+
+
+class _CountingSMTP(SMTPServer):
+    def __init__(self, handler: Any, counts: Counts, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._counts = counts
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not self._tls_protocol:  # STARTTLS calls this again for the same connection
+            self._counts.connections += 1
+        super().connection_made(transport)
+
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str) -> None:
+        self._counts.auth += 1
+        await super().smtp_AUTH(arg)
+
+
+class _CountingController(Controller):
+    def __init__(self, handler: Any, counts: Counts, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._counts = counts
+
+    def factory(self) -> SMTPServer:
+        return _CountingSMTP(self.handler, self._counts, **self.SMTP_kwargs)
+
+
 def refuse_login(echo: bool = False) -> Any:
     """An authenticator that refuses every login (echoing the password back if asked, as
     a badly written server might)."""
@@ -164,22 +225,97 @@ def smtp_server(
     starttls: ssl.SSLContext | None = None,
     implicit: ssl.SSLContext | None = None,
     authenticator: Any = None,
+    counts: Counts | None = None,
 ) -> Iterator[int]:
-    """Run `handler` on 127.0.0.1; yields the port."""
+    """Run `handler` on 127.0.0.1 (counting connections and logins into `counts`); yields
+    the port."""
     port = free_port()
     kwargs: dict[str, Any] = {}
     if starttls is not None:
         kwargs["tls_context"] = starttls
     if authenticator is not None:
         kwargs.update(authenticator=authenticator, auth_require_tls=False)
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, ssl_context=implicit, **kwargs
+    counts = counts or Counts()
+    controller = _CountingController(
+        handler, counts, hostname="127.0.0.1", port=port, ssl_context=implicit, **kwargs
     )
     controller.start()
+    counts.connections = 0  # start() connects once itself, to see that the server is up
     try:
         yield port
     finally:
+        if isinstance(handler, HangAfterData):
+            handler.release()
         controller.stop()
+
+
+@dataclass
+class RawScript:
+    """A hand-written SMTP server, for what aiosmtpd will not do: no greeting at all, 421 at
+    the greeting, 454 to STARTTLS. `replies` maps a command (EHLO, STARTTLS, MAIL, RCPT,
+    DATA for the end of the message, ...) to its reply; a reply starting with 421 closes the
+    connection; None never answers. Counts connections and keeps the commands seen."""
+
+    greeting: str | None = "220 raw.example ESMTP"
+    replies: dict[str, str | None] = field(default_factory=dict)
+    connections: int = 0
+    commands: list[str] = field(default_factory=list)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def reply(self, verb: str) -> str | None:
+        default = {"EHLO": "250-raw.example\r\n250 STARTTLS", "DATA": "250 2.0.0 Ok: queued"}
+        return self.replies.get(verb, default.get(verb, "221 Bye" if verb == "QUIT" else "250 OK"))
+
+
+class _RawHandler(socketserver.StreamRequestHandler):
+    server: _RawServer
+
+    def handle(self) -> None:
+        script = self.server.script
+        script.connections += 1
+        if not self._say(script.greeting):
+            return
+        while line := self.rfile.readline():
+            verb = line.split(b" ")[0].strip().decode("ascii", "replace").upper()
+            script.commands.append(verb)
+            if verb == "DATA":
+                self.wfile.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                while (body := self.rfile.readline()) and body != b".\r\n":
+                    pass
+            if not self._say(script.reply(verb)) or verb == "QUIT":
+                return
+
+    def _say(self, reply: str | None) -> bool:
+        """Send a reply; False when the connection ends here (no answer, 421)."""
+        if reply is None:
+            self.server.script.released.wait(60)
+            return False
+        self.wfile.write(reply.encode() + b"\r\n")
+        return not reply.startswith("421")
+
+
+class _RawServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, script: RawScript) -> None:
+        super().__init__(("127.0.0.1", port), _RawHandler)
+        self.script = script
+
+
+@contextmanager
+def raw_smtp_server(script: RawScript) -> Iterator[int]:
+    """Run `script` on 127.0.0.1; yields the port."""
+    port = free_port()
+    server = _RawServer(port, script)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        script.released.set()
+        server.shutdown()
+        server.server_close()
 
 
 # --- the work-order side ---------------------------------------------------------------------
@@ -249,3 +385,13 @@ def new_order(ctx: Context, **fields: Any) -> int:
     }
     values.update(fields)
     return create_order(ctx, values)
+
+
+def queue_emails(db: Database, count: int) -> tuple[Context, Clock]:
+    """`count` orders assigned to one technician, each with its assignment email queued;
+    returns the sender's context and the clock."""
+    ctx, sender, clock = contexts(db, NOW)
+    name = technician(ctx)
+    for _ in range(count):
+        assign(ctx, new_order(ctx), name)
+    return sender, clock

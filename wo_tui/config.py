@@ -153,9 +153,6 @@ class SmtpSettings(_PasswordSettings):
     from_address: str = Field("wo-tui@localhost", description="Sender address of every email.")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout of each socket operation.")
     send_deadline_seconds: float = Field(120.0, gt=0, description="Deadline for a whole send.")
-    shutdown_grace_seconds: float = Field(
-        10.0, ge=0, description="On stopping, how long sends in progress may take to finish."
-    )
     max_attempts: int = Field(8, ge=1, description="Attempts before an email is marked failed.")
     connections: int = Field(
         4, ge=1, le=20, description="SMTP connections opened at once when many emails are due."
@@ -169,6 +166,18 @@ class SmtpSettings(_PasswordSettings):
     )
     poll_interval_seconds: float = Field(5.0, gt=0, description="Seconds between outbox runs.")
     send_from_app: bool = Field(True, description="The app sends too (not only `wo-tui worker`).")
+    pause_seconds: float = Field(
+        60.0, gt=0, description="How long a refused login pauses sending, in every sender."
+    )
+    shutdown_grace_seconds: float = Field(
+        10.0, ge=0, description="On stop, how long sends in progress may take to finish."
+    )
+    breaker_timeouts: int = Field(
+        3, ge=1, description="Timeouts in a row after which this sender stops for a while."
+    )
+    breaker_pause_seconds: float = Field(
+        60.0, gt=0, description="How long a sender stops after `breaker_timeouts` timeouts."
+    )
 
     @field_validator("from_address")
     @classmethod

@@ -292,6 +292,23 @@ outbox = Table(
     (transactional outbox); senders claim rows with a lease and an attempt token."""
 
 
+mail_accounts = Table(
+    "mail_accounts",
+    metadata,
+    # "user@host:port" (or "@host:port" without a login): one row per mail account.
+    Column("account", String(600), primary_key=True),
+    Column("paused_until", DateTime, nullable=True),
+    Column("pause_reason", Text, nullable=True),
+    # The one sender allowed to try a login now, and until when (a token, as on the outbox).
+    Column("login_token", String(32), nullable=True),
+    Column("login_until", DateTime, nullable=True),
+    Column("login_ok_at", DateTime, nullable=True),
+)
+"""What every sender shares about one mail account (migration 0006): a refused login
+    pauses sending everywhere until `paused_until`, and a sender tries a login only while it
+    holds `login_token` (docs/email.md, "One login at a time")."""
+
+
 billing_outbound = Table(
     "billing_outbound",
     metadata,

@@ -2,7 +2,7 @@
 
 A sender claims rows by giving them a fresh random `lease_token` and a `lease_until`; only the
 holder of the current token may record the outcome (`outbox_marks`), so a sender whose lease
-expired and was taken over by another changes nothing (reliability.md §8).
+expired and was taken over by another changes nothing.
 Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL and `BEGIN IMMEDIATE` on SQLite (where
 SKIP LOCKED is silently dropped).
 """
@@ -86,7 +86,11 @@ class Verdict(StrEnum):
     FAILED = "failed"
     SUPERSEDED = "superseded"
     RELEASED = "released"
-    """Not attempted (sending paused, or the lease ran short): back as it was."""
+    """Not attempted (sending paused, the sender stopping, or the lease ran short): back as
+    it was."""
+    INTERRUPTED = "interrupted"
+    """Cut off while the server had not answered (the sender was stopping): `retry`, due at
+    once, the attempt not counted (the server may have the email: same Message-ID)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Every write here is `UPDATE outbox ... WHERE id = :id AND lease_token = :token AND status =
 'sending'`: only the holder of the current claim changes a row, so a sender whose lease
-expired and was taken over by another records nothing (reliability.md §8). An accepted
+expired and was taken over by another records nothing. An accepted
 assignment email moves its order SETUP → SENT in the same transaction (`outbox_orders`).
 """
 
@@ -162,6 +162,22 @@ def _release(conn: Connection, claims: Iterable[Claim]) -> int:
     return count
 
 
+def _interrupted(conn: Connection, ctx: Context, claim: Claim, reply: str) -> bool:
+    """Cut off mid-send: due again at once, the attempt not counted."""
+    result = conn.execute(
+        update(outbox)
+        .where(*_held(claim.outbox_id, claim.token))
+        .values(
+            status=EmailStatus.RETRY.value,
+            attempts=outbox.c.attempts - 1,
+            next_attempt_at=ctx.now(),
+            last_reply=reply,
+            **_LET_GO,
+        )
+    )
+    return result.rowcount == 1
+
+
 def record_outcomes(
     ctx: Context, outcomes: Sequence[SendOutcome], *, max_attempts: int
 ) -> list[bool]:
@@ -188,6 +204,8 @@ def record_outcomes(
                 )
             elif o.verdict is Verdict.RELEASED:
                 changed.append(_release(conn, [c]) == 1)
+            elif o.verdict is Verdict.INTERRUPTED:
+                changed.append(_interrupted(conn, ctx, c, o.reply))
             else:
                 status = EmailStatus(o.verdict.value)
                 changed.append(_final(conn, ctx, c.outbox_id, c.token, status, o.reply))
