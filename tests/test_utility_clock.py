@@ -41,6 +41,7 @@ from wo_tui.core.events import add_event
 from wo_tui.core.models import events, outbox, work_orders
 from wo_tui.core.orders import create_order, edit_order, order_types
 from wo_tui.core.seed import seed_orders
+from wo_tui.core.status_changes import bulk_complete
 from wo_tui.screens.dashboard import DashboardScreen
 from wo_tui.screens.detail import DetailScreen
 
@@ -351,6 +352,20 @@ def test_an_edit_conflict_says_when_in_the_utility_s_zone(
         with pytest.raises(Conflict) as conflict:
             edit_order(ctx, order_id, 1, {"customer_name": "Bo"})
         assert f"changed by dispatcher-a at {local:%Y-%m-%d %H:%M} after" in str(conflict.value)
+
+
+def test_a_bulk_conflict_says_when_in_the_utility_s_zone(
+    monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    ctx = utility_ctx(db)
+    order_id = create_order(ctx, {"type_code": "MISC", "site_address": "1 A St"})
+    edit_order(ctx, order_id, 1, {"customer_name": "Ann"})  # version 2, at MOMENT
+    local = MOMENT.replace(tzinfo=UTC).astimezone(ZoneInfo(UTILITY))
+    for machine in MACHINE_ZONES:
+        set_machine_zone(monkeypatch, machine)
+        batch = bulk_complete(ctx, [order_id], expected_versions={order_id: 1})
+        [outcome] = batch.outcomes
+        assert outcome.detail == f"changed by dispatcher-a at {local:%Y-%m-%d %H:%M:%S}"
 
 
 # -- seed and demo data --------------------------------------------------------------------

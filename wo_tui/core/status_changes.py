@@ -184,7 +184,7 @@ def change_status(
                 batch.versions = _versions(conn, order_ids)
         else:
             batch.outcomes, batch.versions = _report(
-                conn, batch.batch_id, order_ids, expected, skip
+                conn, ctx, batch.batch_id, order_ids, expected, skip
             )
         if changed:
             if billing_action is not None:
@@ -295,6 +295,7 @@ def _versions(conn: Connection, order_ids: list[int]) -> dict[int, int]:
 
 def _report(
     conn: Connection,
+    ctx: Context,
     batch_id: str,
     order_ids: list[int],
     expected: dict[int, int],
@@ -325,7 +326,7 @@ def _report(
             outcomes[order_id] = OrderOutcome(
                 order_id, Result.CONFLICT, "changed by someone else just now"
             )
-    _name_who_changed(conn, outcomes)
+    _name_who_changed(conn, ctx, outcomes)
     return [outcomes[i] for i in order_ids], versions
 
 
@@ -373,9 +374,9 @@ def undo(ctx: Context, batch: BatchResult) -> BatchResult:
     )
 
 
-def _name_who_changed(conn: Connection, outcomes: dict[int, OrderOutcome]) -> None:
-    """Fill in who changed each conflicting order and when (read only for the conflicts:
-    most batches have none)."""
+def _name_who_changed(conn: Connection, ctx: Context, outcomes: dict[int, OrderOutcome]) -> None:
+    """Fill in who changed each conflicting order and when, in the utility's time (read only
+    for the conflicts: most batches have none)."""
     ids = [i for i, o in outcomes.items() if o.result is Result.CONFLICT and not o.detail]
     if not ids:
         return
@@ -383,8 +384,9 @@ def _name_who_changed(conn: Connection, outcomes: dict[int, OrderOutcome]) -> No
         work_orders.c.id.in_(id_set(conn, ids))
     )
     for order_id, who, when in conn.execute(query):
+        at = ctx.local(when)
         outcomes[order_id] = OrderOutcome(
-            order_id, Result.CONFLICT, f"changed by {clean_text(who)} at {when:%Y-%m-%d %H:%M:%S}"
+            order_id, Result.CONFLICT, f"changed by {clean_text(who)} at {at:%Y-%m-%d %H:%M:%S}"
         )
 
 
