@@ -275,3 +275,24 @@ def test_counts_inside_the_range_still_seed(tmp_path: Path, db_url: str) -> None
     )
     assert done.returncode == 0, done.stderr
     assert table_rows(db_url)["work_orders"] == 3 and table_rows(db_url)["events"] == 2
+
+
+@pytest.mark.parametrize("action", [["retry"], ["discard", "--reason", "sent twice"]])
+def test_an_event_id_beyond_any_database_is_no_such_event(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    db_url: str,
+    action: list[str],
+) -> None:
+    """`events retry 99999999999999999999` ended in an OverflowError traceback."""
+    isolate_cli(monkeypatch, tmp_path, "input-tester")
+    verb, *rest = action
+    capsys.readouterr()
+    status = cli.run(["--db", db_url, "events", verb, "99999999999999999999", *rest])
+    out, err = capsys.readouterr()
+    assert (status, out) == (1, "")
+    assert err == (
+        "event 99999999999999999999  skipped: there is no event 99999999999999999999 "
+        "(see `wo-tui events list`)\n"
+    )

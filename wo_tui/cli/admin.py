@@ -12,7 +12,8 @@ from typing import Any
 from wo_tui.cli.counts import check_count, count_help
 from wo_tui.cli.output import FORMATS, plain, write_rows
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime, explain
-from wo_tui.core.errors import WorkOrderError
+from wo_tui.core.errors import NotFound, WorkOrderError
+from wo_tui.core.numbers import MAX_ORDER_ID
 from wo_tui.core.queue_types import QueueFilter, SortOrder
 from wo_tui.core.statuses import AssigneeKind, EventStatus
 
@@ -361,6 +362,8 @@ def _each_event(event_ids: list[int], done: str, action: Any) -> int:
     status = EXIT_OK
     for event_id in dict.fromkeys(event_ids):
         try:
+            if not 0 < event_id <= MAX_ORDER_ID:  # no database could hold it: no such event
+                raise NotFound(f"there is no event {event_id} (see `wo-tui events list`)")
             action(event_id)
         except WorkOrderError as exc:
             print(f"event {event_id}  skipped: {exc}", file=sys.stderr)

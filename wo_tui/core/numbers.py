@@ -7,7 +7,8 @@ import re
 from wo_tui.core.errors import InvalidInput
 
 MAX_ORDER_ID = 2**31 - 1
-"""The largest id the integer primary key holds on every supported database."""
+"""The largest id the integer primary key holds on every supported database (events and
+the other tables have the same integer keys)."""
 
 _NUMBER = re.compile(r"^\s*(?:WO-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
 
