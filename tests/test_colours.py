@@ -483,7 +483,8 @@ TIMEOUT = 15
 
 def run_command(db_url: str, tmp_path: Path, config: str, extra_env: dict[str, str]) -> str:
     """`wo-tui` with `config` as its config file, in a 120x30 pseudo-terminal of a terminal
-    that offers true colour: mark two rows, open the bulk confirmation, answer No, quit.
+    that offers true colour: mark two rows, open the bulk confirmation, answer No, quit
+    (dropping the marks).
     Returns everything written to the terminal."""
     env = terminal_env(tmp_path, "colour-dispatcher", COLORTERM="truecolor", **extra_env)
     config_path = tmp_path / "wo-tui.toml"
@@ -507,6 +508,8 @@ def run_command(db_url: str, tmp_path: Path, config: str, extra_env: dict[str, s
         pty.send("n")
         pty.expect("2 marked")  # the dashboard again
         pty.send("q")
+        pty.expect("Quit and drop 2 marks?")
+        pty.send("y")
         pty.finish()
     assert pty.exitstatus == 0, pty.written[-2000:]
     return pty.written.decode("utf-8", "replace")

@@ -127,6 +127,8 @@ def test_data_never_sends_escape_sequences_to_the_terminal(
         pty.send(" ")  # mark the first row: it is drawn again
         pty.expect("1 marked")
         pty.send("q")
+        pty.expect("Quit and drop 1 mark?")
+        pty.send("y")
         captured = pty.finish()
     assert pty.exitstatus == 0
     # Shown literally, without its control characters ...

@@ -312,7 +312,7 @@ async def test_conflict_reload_discards_mine(db: Database, db_url: str) -> None:
         assert isinstance(app.screen, OrderFormScreen)
         assert field(app, "customer_name").value == "Original"
         assert field(app, "meter_number").value == "M-THEIRS"
-        assert not form(app).dirty
+        assert form(app).would_lose() is None  # their version is the unchanged one now
         await type_into(pilot, "customer_name", "Second Try")
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, DetailScreen)

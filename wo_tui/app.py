@@ -172,6 +172,13 @@ class WoTuiApp(App[None]):
 
         self._open(AssigneesScreen)
 
+    async def action_quit(self) -> None:
+        """Quit (q, Q, ctrl+q, the command palette); asks first when a screen would lose
+        something: typed text not saved, marks on the queue."""
+        from wo_tui.screens.leaving import quit_or_ask
+
+        quit_or_ask(self)
+
     def _open(self, kind: type[Screen[None]]) -> None:
         if not isinstance(self.screen, kind):
             self.push_screen(kind())

@@ -24,7 +24,8 @@ class KeyBinding:
 
 
 APP_BINDINGS: tuple[KeyBinding, ...] = (
-    KeyBinding("app.quit", "Q,ctrl+q", "quit", "Quit", show=False),
+    # Priority: quitting works in the dialogs too (it asks first when typing would be lost).
+    KeyBinding("app.quit", "Q,ctrl+q", "quit", "Quit", show=False, priority=True),
     KeyBinding("app.help", "question_mark", "help", "Help"),
     KeyBinding("app.events", "B", "events", "Billing events", show=False),
     KeyBinding("app.outbox", "M", "outbox", "Outbox", show=False),

@@ -15,8 +15,10 @@ from textual.widgets import Input, Label, Select, Static
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import assignees
 from wo_tui.core.errors import InvalidInput, WorkOrderError
+from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import AssigneeKind
 from wo_tui.keys import ASSIGNEE_FORM_BINDINGS, ASSIGNEES_BINDINGS
+from wo_tui.screens.leaving import KeepsTyping
 from wo_tui.screens.records import RecordsScreen
 
 KIND_LABELS = {
@@ -93,9 +95,9 @@ class AssigneesScreen(RecordsScreen):
         )
 
 
-class AssigneeFormScreen(ModalScreen[str | None]):
+class AssigneeFormScreen(KeepsTyping, ModalScreen[str | None]):
     """Name, kind, email and phone; each problem is shown beside its field; nothing is
-    saved until all are right."""
+    saved until all are right; Esc asks before throwing changes away."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(ASSIGNEE_FORM_BINDINGS)
@@ -161,6 +163,12 @@ class AssigneeFormScreen(ModalScreen[str | None]):
         """The app's service context."""
         return self.app.ctx  # type: ignore[attr-defined]
 
+    def what_is_typed(self) -> str:
+        """What leaving the changed form would lose."""
+        if self.existing is None:
+            return "discard the new assignee"
+        return f"discard your changes to {clean_text(self.existing['name'])}"
+
     def action_dismiss_none(self) -> None:
-        """Go back without saving."""
-        self.dismiss(None)
+        """Go back without saving (asks first when something was changed)."""
+        self.leave(None)

@@ -14,9 +14,10 @@ from textual.widgets.option_list import Option
 from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.core.statuses import CancelReason
 from wo_tui.keys import CANCEL_REASON_BINDINGS
+from wo_tui.screens.leaving import KeepsTyping
 
 
-class CancelReasonScreen(ModalScreen[tuple[CancelReason, str] | None]):
+class CancelReasonScreen(KeepsTyping, ModalScreen[tuple[CancelReason, str] | None]):
     """Pick a reason code with the arrows, type an optional note, Enter to go on."""
 
     CSS_PATH = styles_dir() / "dialogs.tcss"
@@ -62,5 +63,5 @@ class CancelReasonScreen(ModalScreen[tuple[CancelReason, str] | None]):
         self.dismiss((reason, note))
 
     def action_dismiss_none(self) -> None:
-        """Go back without cancelling anything."""
-        self.dismiss(None)
+        """Go back without cancelling anything (asks first when a note was typed)."""
+        self.leave(None)

@@ -26,6 +26,7 @@ from wo_tui.core.statuses import CancelReason, WorkOrderStatus
 from wo_tui.keys import BUCKET_NAMES, DASHBOARD_BINDINGS
 from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
 from wo_tui.queue_view import QueueView, Snapshot, rows_for
+from wo_tui.screens.leaving import MayLose
 from wo_tui.screens.queue_actions import QueueActions
 from wo_tui.widgets.key_bar import KeyBar
 from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
@@ -71,7 +72,7 @@ def _cancel_note(reason: CancelReason, emails: int) -> str:
     )
 
 
-class DashboardScreen(QueueActions, Screen[None]):
+class DashboardScreen(QueueActions, MayLose, Screen[None]):
     """The open queue, where a dispatcher spends the day."""
 
     CSS_PATH = styles_dir() / "dashboard.tcss"
@@ -362,6 +363,11 @@ class DashboardScreen(QueueActions, Screen[None]):
             self.view.marks.clear()
         self.table.refresh()
         self.show_status()
+
+    def would_lose(self) -> str | None:
+        """Quitting drops the marks (they live only in this window)."""
+        marks = len(self.view.marks)
+        return f"drop {marks:,} mark{'s' if marks != 1 else ''}" if marks else None
 
     # -- bulk actions -----------------------------------------------------------------------
     def _targets(self) -> list[int]:

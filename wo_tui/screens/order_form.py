@@ -27,6 +27,7 @@ from wo_tui.core.orders import OrderType, create_order, edit_order, get_order, o
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import Priority, ServiceTime
 from wo_tui.keys import FORM_BINDINGS
+from wo_tui.screens.leaving import KeepsTyping
 from wo_tui.screens.order_form_fields import (
     BY_NAME,
     FORM_FIELDS,
@@ -47,9 +48,9 @@ def life_support_label(on: bool) -> str:
     return "YES, life-support customer at this site" if on else "no (space marks the site)"
 
 
-class OrderFormScreen(Screen[int | None]):
+class OrderFormScreen(KeepsTyping, Screen[int | None]):
     """New order (`order_id` None) or edit of an open order; dismisses with the order id
-    when saved, None when left without saving."""
+    when saved, None when left without saving (after asking, when something was typed)."""
 
     CSS_PATH: ClassVar = [styles_dir() / "detail.tcss", styles_dir() / "form.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = bindings_for(FORM_BINDINGS)
@@ -67,7 +68,6 @@ class OrderFormScreen(Screen[int | None]):
             )
             self.seen_history = last_history_id(conn, order_id) if order_id is not None else 0
         self.version: int = int(self.original.get("version", 0))
-        self.initial: dict[str, Any] = {}
 
     @property
     def is_new(self) -> bool:
@@ -149,7 +149,6 @@ class OrderFormScreen(Screen[int | None]):
         for f in FORM_FIELDS:
             if f.kind in ("date", "window"):
                 self._explain(f.name)
-        self.initial = self.raw()
         first = "#field-type_code" if self.is_new else "#field-account_number"
         self.query_one(first).focus()
 
@@ -167,10 +166,11 @@ class OrderFormScreen(Screen[int | None]):
                 values[f.name] = widget.value
         return values
 
-    @property
-    def dirty(self) -> bool:
-        """True when something was changed since the form opened."""
-        return self.raw() != self.initial
+    def what_is_typed(self) -> str:
+        """What leaving the changed form would lose."""
+        if self.order_id is None:
+            return "discard the new order"
+        return f"discard your changes to {format_number(self.order_id)}"
 
     def _hint(self, name: str, content: Content | str) -> None:
         hint = self.query_one(f"#hint-{name}", Static)
@@ -341,19 +341,8 @@ class OrderFormScreen(Screen[int | None]):
             Content(f"Edit {format_number(self.order_id)} (version {self.version}, reloaded)")
         )
         self.show_problems({})
-        self.initial = self.raw()
+        self.take_as_unchanged()
 
     def action_back(self) -> None:
         """Leave the form; asks first when something was changed."""
-        from wo_tui.screens.confirm import ConfirmBulkScreen
-
-        if not self.dirty:
-            self.dismiss(None)
-            return
-        ask = ConfirmBulkScreen("Discard your changes?", 1, [], "Nothing has been saved yet.")
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.dismiss(None)
-
-        self.app.push_screen(ask, answered)
+        self.leave(None)

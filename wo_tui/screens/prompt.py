@@ -12,9 +12,10 @@ from textual.widgets import Input, Static
 
 from wo_tui.app import bindings_for, styles_dir
 from wo_tui.keys import PROMPT_BINDINGS
+from wo_tui.screens.leaving import KeepsTyping
 
 
-class TextPromptScreen(ModalScreen[str | None]):
+class TextPromptScreen(KeepsTyping, ModalScreen[str | None]):
     """A question, one input line, and an error line when a required answer is empty."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss"]
@@ -41,5 +42,5 @@ class TextPromptScreen(ModalScreen[str | None]):
         self.dismiss(answer)
 
     def action_dismiss_none(self) -> None:
-        """Go back without doing anything."""
-        self.dismiss(None)
+        """Go back without doing anything (asks first when something was typed)."""
+        self.leave(None)

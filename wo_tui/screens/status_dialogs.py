@@ -25,13 +25,14 @@ from wo_tui.core.sanitize import clean_text
 from wo_tui.core.status_changes import parse_reading
 from wo_tui.core.statuses import Outcome
 from wo_tui.keys import DIALOG_BINDINGS
+from wo_tui.screens.leaving import KeepsTyping
 
 BACK: list[BindingType] = bindings_for(DIALOG_BINDINGS)
 
 
-class TextPromptScreen(ModalScreen[str | None]):
+class TextPromptScreen(KeepsTyping, ModalScreen[str | None]):
     """One line of text (required unless said otherwise); Enter accepts, Esc goes back
-    (None)."""
+    (None; asks first when something was typed)."""
 
     CSS_PATH: ClassVar = [styles_dir() / "dialogs.tcss", styles_dir() / "detail.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = BACK
@@ -62,8 +63,8 @@ class TextPromptScreen(ModalScreen[str | None]):
         self.dismiss(text)
 
     def action_back(self) -> None:
-        """Go back without doing anything."""
-        self.dismiss(None)
+        """Go back without doing anything (asks first when something was typed)."""
+        self.leave(None)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class CompleteAnswer:
     override: str | None
 
 
-class CompleteScreen(ModalScreen[CompleteAnswer | None]):
+class CompleteScreen(KeepsTyping, ModalScreen[CompleteAnswer | None]):
     """Complete one order: done or not done (with a reason); the reading for read types,
     checked against the meter's previous reading; the override for a life-support
     disconnection. Enter in any box accepts the whole dialog."""
@@ -185,8 +186,8 @@ class CompleteScreen(ModalScreen[CompleteAnswer | None]):
         )
 
     def action_back(self) -> None:
-        """Go back without completing."""
-        self.dismiss(None)
+        """Go back without completing (asks first when something was typed)."""
+        self.leave(None)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class AssignAnswer:
     """The reason to send a disconnection at a life-support site anyway."""
 
 
-class AssignScreen(ModalScreen[AssignAnswer | None]):
+class AssignScreen(KeepsTyping, ModalScreen[AssignAnswer | None]):
     """Pick an active assignee, optionally a scheduled date (what was understood is shown
     beside it) and a note (needed to reassign a SENT order)."""
 
@@ -290,5 +291,5 @@ class AssignScreen(ModalScreen[AssignAnswer | None]):
         self.dismiss(AssignAnswer(self.names[index], when, note, override))
 
     def action_back(self) -> None:
-        """Go back without assigning."""
-        self.dismiss(None)
+        """Go back without assigning (asks first when something was typed)."""
+        self.leave(None)
