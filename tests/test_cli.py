@@ -26,7 +26,7 @@ from sqlalchemy import select, text
 
 from wo_tui import cli
 from wo_tui.cli.orders import LIST_HEADERS
-from wo_tui.core.db import connect
+from wo_tui.core.db import connect, sqlite_file
 from wo_tui.core.models import metadata
 from wo_tui.core.schema import SCHEMA_HEAD as HEAD
 from wo_tui.core.statuses import CancelReason
@@ -248,7 +248,8 @@ def test_db_upgrade_creates_an_empty_sqlite_file(wo: WoTui, tmp_path: Path) -> N
     path = tmp_path / "fresh" / "wo.db"
     url = f"sqlite:///{path}"
     current = wo("db", "current", db=str(path))
-    assert (current.status, current.out) == (1, f"{url}: empty (newest: {HEAD})\n")
+    assert (current.status, current.out) == (2, "")  # a missing file is not made here
+    assert f"no database at {path}" in current.err and not path.parent.exists()
 
     first = wo("db", "upgrade", db=str(path))
     assert (first.status, first.out, first.err) == (
@@ -270,6 +271,10 @@ def test_db_upgrade_creates_an_empty_sqlite_file(wo: WoTui, tmp_path: Path) -> N
 
 
 def test_db_upgrade_and_current_on_an_empty_database(wo: WoTui, empty_db_url: str) -> None:
+    if not PG_URL:  # an empty SQLite database: an empty file
+        path = sqlite_file(empty_db_url)
+        assert path is not None
+        path.touch()
     assert wo("db", "current", db=empty_db_url).status == 1
     listed = wo("orders", "list", db=empty_db_url)
     if PG_URL:  # a server database is never upgraded behind the operator's back
@@ -288,16 +293,20 @@ def test_db_upgrade_and_current_on_an_empty_database(wo: WoTui, empty_db_url: st
 
 def test_an_unusable_database_url_is_a_clear_error(wo: WoTui, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a directory")
-    for url, why in [
-        ("nosuchdriver://host/db", "NoSuchModuleError"),
-        (str(tmp_path / "a-file" / "wo.db"), "cannot open the database"),
+    under_a_file = str(tmp_path / "a-file" / "wo.db")
+    for url, command, why in [
+        ("nosuchdriver://host/db", ["orders", "list"], "NoSuchModuleError"),
+        ("nosuchdriver://host/db", ["db", "current"], "NoSuchModuleError"),
+        ("nosuchdriver://host/db", ["db", "upgrade"], "NoSuchModuleError"),
+        (under_a_file, ["orders", "list"], f"no database at {under_a_file}"),
+        (under_a_file, ["db", "current"], f"no database at {under_a_file}"),
+        (under_a_file, ["db", "upgrade"], "cannot open the database"),
     ]:
-        for command in (["orders", "list"], ["db", "current"], ["db", "upgrade"]):
-            result = wo(*command, db=url)
-            assert result.status == 2, (url, command)
-            assert result.err.startswith("wo-tui: cannot open the database")
-            assert why in result.err
-            assert "Traceback" not in result.err
+        result = wo(*command, db=url)
+        assert result.status == 2, (url, command)
+        assert result.err.startswith("wo-tui: ")
+        assert why in result.err
+        assert "Traceback" not in result.err
 
 
 # ---------------------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_any_file_name_survives_the_url(tmp_path: Path, name: str) -> None:
 
     runtime = Runtime(None, str(path))
     assert runtime.settings.database.resolved_url() == url
-    runtime.database()  # makes and migrates the file
+    runtime.database(create=True)  # makes and migrates the file
     runtime.close()
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".db"] == [name]
     assert read_first_window(url, 5) is not None

@@ -2,7 +2,8 @@
 
 Plain Python (no Textual): the CLI, the app factory and the workers all receive a `Settings`
 built by `load_settings`. Every problem becomes one line of a `ConfigError` naming where the
-bad value came from and its key; no message ever carries an input value (secrets).
+bad value came from and its key; no message carries an input value that could be a secret
+(a keymap key and a work-order type code are quoted: they cannot be).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -25,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -40,8 +43,9 @@ from pydantic_settings import (
 )
 
 from wo_tui.core.clock import Zone, describe_zone, utc_now
-from wo_tui.core.db import sqlite_file, sqlite_url
-from wo_tui.keys import BINDING_IDS
+from wo_tui.core.db import BUSY_TIMEOUT_MS, sqlite_file, sqlite_url
+from wo_tui.core.redact import MASK, printable_url, url_secrets
+from wo_tui.keys import ALL_BINDINGS, BINDING_IDS, keymap_clashes
 
 APP_NAME = "wo-tui"
 ENV_PREFIX = "WO_TUI_"
@@ -104,41 +108,72 @@ class DatabaseSettings(_PasswordSettings):
         if value is not None and not value.strip():
             raise ValueError("database URL is empty")
         if value is not None and "://" in value and sqlite_file(value) is None:
-            from sqlalchemy.engine.url import make_url
-
-            try:
-                make_url(value)
-            except Exception:
-                raise ValueError("not a valid database URL") from None
+            _check_database_url(value)
         return value
 
     def resolved_url(self) -> str:
         """The full URL, password included; creates nothing on disk."""
-        return self._url(reveal=True)
+        password = self.resolved_password()
+        return self._url(password.get_secret_value() if password is not None else None)
 
     def display_url(self) -> str:
-        """The URL with its password (and any password query parameter) masked."""
-        return self._url(reveal=False)
+        """The URL fit to print: its password (also one set by `password` or `password_file`)
+        and secret query parameters masked (`printable_url`)."""
+        has_password = self.password is not None or self.password_file is not None
+        return printable_url(self._url(MASK if has_password else None))
 
-    def _url(self, *, reveal: bool) -> str:
+    def secrets(self) -> set[str]:
+        """The password setting and the secrets written in the URL, for `redact.scrub`."""
+        password = self.resolved_password()
+        secret = password.get_secret_value() if password is not None else ""
+        return url_secrets(self.url or "") | ({secret} if secret else set())
+
+    def missing_file(self) -> Path | None:
+        """The SQLite file that the configured URL names, when that file does not exist;
+        None when it exists, for a server URL, and when no URL is configured (the default
+        file is made on first use)."""
+        if self.url is None:
+            return None
+        path = sqlite_file(self._url(None))
+        if path is None or str(path) == ":memory:" or path.exists():
+            return None
+        return path
+
+    def _url(self, password: str | None) -> str:
+        """The URL, with `password` added to a server URL that has none."""
         if self.url is None:
             db_file = Path(platformdirs.user_data_dir(APP_NAME)) / "wo-tui.db"
             return sqlite_url(db_file)
         if "://" not in self.url:
             return sqlite_url(Path(self.url).expanduser().absolute())
-        if sqlite_file(self.url):
-            return self.url  # no password to hide or add: no need to load SQLAlchemy
+        if password is None or sqlite_file(self.url):
+            return self.url  # nothing to add: no need to load SQLAlchemy
         from sqlalchemy.engine.url import make_url
 
         url = make_url(self.url)
-        has_password = self.password is not None or self.password_file is not None
-        if url.password is None and has_password and url.get_backend_name() != "sqlite":
-            password = self.resolved_password() if reveal else None
-            url = url.set(password=password.get_secret_value() if password else "***")
-        if not reveal:
-            query = {k: ("***" if "password" in k.lower() else v) for k, v in url.query.items()}
-            url = url.set(query=query)
-        return url.render_as_string(hide_password=not reveal)
+        if url.password is None and url.get_backend_name() != "sqlite":
+            url = url.set(password=password)
+        return url.render_as_string(hide_password=False)
+
+
+def _check_database_url(value: str) -> None:
+    """Refuse a URL that SQLAlchemy cannot read, or would read other than meant: an SQLite
+    URL with options (SQLAlchemy warns and ignores most of them; wo-tui sets its own), a
+    password with a bare '@' (the rest of it would be taken for the host name)."""
+    from sqlalchemy.engine.url import make_url
+
+    try:
+        url = make_url(value)
+    except Exception:
+        raise ValueError("not a valid database URL") from None
+    if url.get_backend_name() == "sqlite" and url.query:
+        raise ValueError(
+            "an SQLite URL takes no options (the part from '?'): wo-tui sets its own "
+            f"(WAL, a {BUSY_TIMEOUT_MS // 1000} s busy timeout); give the file alone, "
+            "e.g. sqlite:////srv/wo-tui.db"
+        )
+    if url.host and "@" in url.host:
+        raise ValueError("write an '@' in the user name or password as %40")
 
 
 class SmtpSettings(_PasswordSettings):
@@ -357,6 +392,36 @@ class SlaSettings(BaseModel):
         return None if self.timezone is None else ZoneInfo(self.timezone)
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where the settings came from: what a problem's line names as its source."""
+
+    file_label: str
+    overrides: dict[str, Any]
+    env_names: dict[str, str]
+    """The WO_TUI_* variables set, by their lower-case name."""
+
+    def problem(self, loc: tuple[str, ...], msg: str) -> str:
+        """One line for a problem with the setting at `loc`, naming where it was set: the
+        command line, the environment variable or the file."""
+        if _model_at(loc) is not None:
+            key = f"[{_toml_key(loc)}]"
+        else:
+            key = (
+                f"[{_toml_key(loc[:-1])}] {_toml_key(loc[-1:])}" if len(loc) > 1 else _toml_key(loc)
+            )
+        node: Any = self.overrides
+        for part in loc:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return f"command-line override {key}: {msg}"
+        for n in range(len(loc), 0, -1):
+            name = self.env_names.get((ENV_PREFIX + "__".join(loc[:n])).lower())
+            if name is not None:
+                return f"environment variable {name}: {msg if n == len(loc) else f'{key}: {msg}'}"
+        return f"{self.file_label}: {key}: {msg}"
+
+
 class Settings(BaseSettings):
     """Everything the program can be told; see config.example.toml."""
 
@@ -372,6 +437,8 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings, description="Terminal interface.")
     operator: OperatorSettings = Field(default_factory=OperatorSettings, description="The user.")
     sla: SlaSettings = Field(default_factory=SlaSettings, description="Dates and time zone.")
+    _origin: _Origin | None = PrivateAttr(None)
+    """Where the values came from (set by `load_settings`), to name it in a problem."""
 
 
 class ConfigError(Exception):
@@ -446,25 +513,71 @@ def _toml_key(parts: tuple[str, ...]) -> str:
     return ".".join(p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in parts)
 
 
-def _problem(error: Any, file_label: str, overrides: dict[str, Any], env: dict[str, str]) -> str:
+def _problem(error: Any, origin: _Origin) -> str:
     loc = tuple(str(p) for p in error["loc"] if p != "[key]")
     msg = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         msg = "unknown key" + _did_you_mean(loc[-1], (_model_at(loc[:-1]) or Settings).model_fields)
-    if _model_at(loc) is not None:
-        key = f"[{_toml_key(loc)}]"
-    else:
-        key = f"[{_toml_key(loc[:-1])}] {_toml_key(loc[-1:])}" if len(loc) > 1 else _toml_key(loc)
-    node: Any = overrides
-    for part in loc:
-        node = node.get(part) if isinstance(node, dict) else None
-    if node is not None:
-        return f"command-line override {key}: {msg}"
-    for n in range(len(loc), 0, -1):
-        name = env.get((ENV_PREFIX + "__".join(loc[:n])).lower())
-        if name is not None:
-            return f"environment variable {name}: {msg if n == len(loc) else f'{key}: {msg}'}"
-    return f"{file_label}: {key}: {msg}"
+    return origin.problem(loc, msg)
+
+
+def _keymap_problems(settings: Settings, origin: _Origin) -> list[str]:
+    """A line for each key the keymap gives to a second action of one screen."""
+    described = {b.id: b.description for b in ALL_BINDINGS}
+    return [
+        origin.problem(
+            ("ui", "keymap", clash.binding_id),
+            f"key {clash.key!r} is already bound to {clash.other_id} "
+            f"({described[clash.other_id]}) on the {clash.screen} screen",
+        )
+        for clash in keymap_clashes(settings.ui.keymap)
+    ]
+
+
+def order_type_problems(settings: Settings, known: Collection[str]) -> list[str]:
+    """A line for each enabled event rule whose `order_type` is not among `known` (the
+    active work-order types of the database, see `Runtime.database`)."""
+    origin = settings._origin or _Origin("settings", {}, {})
+    listed = ", ".join(sorted(known))
+    return [
+        origin.problem(
+            ("events", "rules", event, "order_type"),
+            f"unknown work-order type {rule.order_type!r}"
+            f"{_did_you_mean(rule.order_type, known) or ';'} known: {listed}",
+        )
+        for event, rule in settings.events.rules.items()
+        if rule.enabled and rule.order_type not in known
+    ]
+
+
+NON_SETTING_VARIABLES = ("WO_TUI_CONFIG", "WO_TUI_TEST_DATABASE_URL", "WO_TUI_BENCH_PG_URL")
+"""WO_TUI_* variables that are not settings: the config file, and the test suite's and the
+benchmarks' database servers."""
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each WO_TUI_* variable that sets nothing (a typo such as one
+    underscore for two), with the nearest real name; never its value."""
+    known = list(NON_SETTING_VARIABLES)
+    free: tuple[str, ...] = ()  # tables of free keys (event rules, keymap): any name below
+    for section, field in Settings.model_fields.items():
+        known.append(f"{ENV_PREFIX}{section}".upper())
+        model = field.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for key, sub in model.model_fields.items():
+                known.append(f"{ENV_PREFIX}{section}__{key}".upper())
+                if get_origin(sub.annotation) is dict:
+                    free += (f"{ENV_PREFIX}{section}__{key}__".upper(),)
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known and not upper.startswith(free):
+            # Compared without the prefix all of them share, which would make any name close.
+            names = [k.removeprefix(ENV_PREFIX) for k in known]
+            hint = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX), names, n=1)
+            also = f"; did you mean {ENV_PREFIX}{hint[0]}?" if hint else ""
+            warnings.append(f"environment variable {name} is not a setting and is ignored{also}")
+    return warnings
 
 
 def load_settings(
@@ -478,6 +591,11 @@ def load_settings(
     overrides = overrides or {}
     path, why = locate_config(config_path, environ=env_map)
     file_data = _read_toml(path, why) if path is not None else {}
+    origin = _Origin(
+        str(path) if path is not None else "settings",
+        overrides,
+        {k.lower(): k for k in env_map if k.upper().startswith(ENV_PREFIX)},
+    )
 
     class _Loading(Settings):
         @classmethod
@@ -499,12 +617,14 @@ def load_settings(
         section = m.group(1) if (m := re.search(r'field "(\w+)"', str(exc))) else ""
         problems.append(f"environment: invalid JSON in a {ENV_PREFIX}{section.upper()}* variable")
     except ValidationError as exc:
-        env_names = {k.lower(): k for k in env_map if k.upper().startswith(ENV_PREFIX)}
-        label = str(path) if path is not None else "settings"
-        problems = [_problem(e, label, overrides, env_names) for e in exc.errors()]
+        problems = [_problem(e, origin) for e in exc.errors()]
     if problems:  # raised outside the except blocks: no chained error carries input values
         raise ConfigError(problems)
-    return Settings.model_construct(_fields_set=loaded.model_fields_set, **dict(loaded))
+    settings = Settings.model_construct(_fields_set=loaded.model_fields_set, **dict(loaded))
+    settings._origin = origin
+    if problems := _keymap_problems(settings, origin):
+        raise ConfigError(problems)
+    return settings
 
 
 def _show(value: Any) -> str:

@@ -6,6 +6,8 @@ known ids, and the screens can build their bindings from the same table.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -181,25 +183,41 @@ HELP_BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("help.close", "escape,q,question_mark", "dismiss", "Close"),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class KeyScreen:
+    """A screen (or dialog) of the app and the bindings in force on it."""
+
+    name: str
+    bindings: tuple[KeyBinding, ...]
+    modal: bool
+    """A dialog: the app's own keys (`APP_BINDINGS`) do not reach it. On a full screen they
+    do, unless the screen binds the same key (Textual tries the screen's bindings first)."""
+
+
+SCREENS: tuple[KeyScreen, ...] = (
+    KeyScreen("queue", DASHBOARD_BINDINGS, modal=False),
+    KeyScreen("order detail", DETAIL_BINDINGS, modal=False),
+    KeyScreen("order form", FORM_BINDINGS, modal=False),
+    KeyScreen("all orders", ALL_ORDERS_BINDINGS, modal=False),
+    KeyScreen("billing events", EVENTS_BINDINGS, modal=False),
+    KeyScreen("outbox", OUTBOX_BINDINGS, modal=False),
+    KeyScreen("email preview", PREVIEW_BINDINGS, modal=True),
+    KeyScreen("technicians", ASSIGNEES_BINDINGS, modal=False),
+    KeyScreen("technician form", ASSIGNEE_FORM_BINDINGS, modal=True),
+    KeyScreen("confirm", CONFIRM_BINDINGS, modal=True),
+    KeyScreen("outcome", OUTCOME_BINDINGS, modal=True),
+    KeyScreen("cancel reason", CANCEL_REASON_BINDINGS, modal=True),
+    KeyScreen("prompt", PROMPT_BINDINGS, modal=True),
+    KeyScreen("dialog", DIALOG_BINDINGS, modal=True),
+    KeyScreen("export", EXPORT_BINDINGS, modal=True),
+    KeyScreen("conflict", CONFLICT_BINDINGS, modal=True),
+    KeyScreen("help", HELP_BINDINGS, modal=True),
+)
+
 SCREEN_BINDINGS: tuple[tuple[KeyBinding, ...], ...] = (
     APP_BINDINGS,
-    DASHBOARD_BINDINGS,
-    DETAIL_BINDINGS,
-    FORM_BINDINGS,
-    ALL_ORDERS_BINDINGS,
-    EVENTS_BINDINGS,
-    OUTBOX_BINDINGS,
-    PREVIEW_BINDINGS,
-    ASSIGNEES_BINDINGS,
-    ASSIGNEE_FORM_BINDINGS,
-    CONFIRM_BINDINGS,
-    OUTCOME_BINDINGS,
-    CANCEL_REASON_BINDINGS,
-    PROMPT_BINDINGS,
-    DIALOG_BINDINGS,
-    EXPORT_BINDINGS,
-    CONFLICT_BINDINGS,
-    HELP_BINDINGS,
+    *(screen.bindings for screen in SCREENS),
 )
 
 # Every binding once (the record lists share theirs).
@@ -208,3 +226,54 @@ ALL_BINDINGS: tuple[KeyBinding, ...] = tuple(
 )
 
 BINDING_IDS: frozenset[str] = frozenset(b.id for b in ALL_BINDINGS)
+
+# Textual's names of the characters it does not call by their Unicode name.
+_KEY_NAME_REPLACEMENTS = {
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
+
+
+def key_name(key: str) -> str:
+    """A key as Textual names it: `?` is `question_mark`, `/` is `slash`."""
+    key = key.strip()
+    if len(key) != 1 or key.isalnum():
+        return key
+    try:
+        name = unicodedata.name(key).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:  # a control character: no name
+        return key
+    return _KEY_NAME_REPLACEMENTS.get(name, name)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClash:
+    """A key that the keymap gives to `binding_id` on a screen where it already runs
+    `other_id`: one of the two actions could never be reached with it."""
+
+    binding_id: str
+    key: str
+    other_id: str
+    screen: str
+
+
+def keymap_clashes(keymap: Mapping[str, str]) -> list[KeyClash]:
+    """Every key that the keymap (binding id -> comma-separated keys) binds to a second
+    action of one screen, once per binding the keymap moved."""
+    clashes: dict[tuple[str, str], KeyClash] = {}
+    for screen in SCREENS:
+        in_force = screen.bindings if screen.modal else (*screen.bindings, *APP_BINDINGS)
+        owners: dict[str, list[str]] = {}
+        for binding in {b.id: b for b in in_force}.values():
+            for key in filter(None, map(key_name, keymap.get(binding.id, binding.keys).split(","))):
+                owners.setdefault(key, []).append(binding.id)
+        for key, ids in owners.items():
+            for moved in (i for i in ids if i in keymap):
+                other = next((i for i in ids if i != moved), None)
+                if other is not None and (moved, key) not in clashes:
+                    clashes[moved, key] = KeyClash(moved, key, other, screen.name)
+    return list(clashes.values())

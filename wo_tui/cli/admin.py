@@ -11,7 +11,15 @@ from typing import Any
 
 from wo_tui.cli.counts import check_count, count_help
 from wo_tui.cli.output import FORMATS, plain, write_rows
-from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, Runtime, explain
+from wo_tui.cli.runtime import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    CommandError,
+    Runtime,
+    database_error,
+    explain,
+)
 from wo_tui.core.errors import NotFound, WorkOrderError
 from wo_tui.core.numbers import MAX_ORDER_ID
 from wo_tui.core.queue_types import QueueFilter, SortOrder
@@ -149,7 +157,7 @@ def cmd_demo(runtime: Runtime, args: argparse.Namespace) -> int:
             raise CommandError(f"{path} already exists; choose another --keep path")
         runtime.db_url = str(path)
         runtime._settings = None
-        ctx = runtime.context()
+        ctx = runtime.context(create=True)
         seed_orders(ctx, args.orders, seed=7)
         seed_events(ctx, 12, seed=7)
         cmd_app(runtime, args)
@@ -158,12 +166,14 @@ def cmd_demo(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(runtime: Runtime, args: argparse.Namespace) -> int:
-    """Create or upgrade the schema."""
+    """Create or upgrade the schema (and the SQLite file and its folders if need be)."""
     from wo_tui.core import schema
 
-    db = runtime.database(upgrade_embedded=False)
+    db = runtime.database(upgrade_embedded=False, create=True)
     try:
         before, after = schema.upgrade(db)
+    except schema.NewerSchema as exc:
+        raise database_error(db, exc) from None
     except Exception as exc:
         raise CommandError(f"cannot upgrade {db.display_url}: {explain(exc)}") from None
     if before == after:
@@ -180,6 +190,9 @@ def cmd_db_current(runtime: Runtime, args: argparse.Namespace) -> int:
     db = runtime.database(upgrade_embedded=False)
     try:
         current = schema.current_revision(db)
+        schema.require_known(current)
+    except schema.NewerSchema as exc:
+        raise database_error(db, exc) from None
     except Exception as exc:  # e.g. the server cannot be reached
         raise CommandError(f"cannot read {db.display_url}: {explain(exc)}") from None
     print(f"{db.display_url}: {current or 'empty'} (newest: {schema.SCHEMA_HEAD})")
@@ -187,21 +200,53 @@ def cmd_db_current(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(runtime: Runtime, args: argparse.Namespace) -> int:
-    """Load the settings, report every problem or print them (secrets masked)."""
-    from wo_tui.config import describe, locate_config
+    """Load the settings, report every problem or print them (secrets masked). The event
+    rules' work-order types are checked against the database when it can be opened, else
+    against the types a new database gets."""
+    from wo_tui.config import ConfigError, describe, locate_config, order_type_problems
 
     settings = runtime.settings
+    runtime.refuse_missing_file()
+    known, source = _known_order_types(runtime)
+    if problems := order_type_problems(settings, known):
+        raise ConfigError(problems)
     path, why = locate_config(runtime.config_path)
     print(f"config file: {path or '(none)'} ({why})")
     print(describe(settings))
+    print(f"event rules: work-order types checked against {source}")
     print("configuration is valid")
     return EXIT_OK
+
+
+def _known_order_types(runtime: Runtime) -> tuple[set[str], str]:
+    """The active work-order types and where they were read: the configured database if
+    it can be read at the newest schema (never creating it), else the shipped migrations."""
+    from wo_tui.core import schema
+    from wo_tui.core.db import Database, sqlite_file
+
+    url = runtime.settings.database.resolved_url()
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        reason = f"there is no file {path}"
+    else:
+        db = Database(url, pool_size=1)
+        try:
+            schema.require_current(db)
+            return schema.active_type_codes(db), f"the database {db.display_url}"
+        except Exception as exc:
+            known = (schema.NewerSchema, schema.NotCurrent)
+            reason = str(exc) if isinstance(exc, known) else explain(exc)
+        finally:
+            db.dispose()
+    note = f"the database cannot be read: {reason}"
+    return schema.new_database_type_codes(), f"the types a new database gets ({note})"
 
 
 def cmd_config_locate(runtime: Runtime, args: argparse.Namespace) -> int:
     """Print the config file that would be used, and why."""
     from wo_tui.config import locate_config
 
+    runtime.warn_environment()
     path, why = locate_config(runtime.config_path)
     print(f"{path or '(none)'}\t{why}")
     if path is not None and not path.exists():
@@ -216,7 +261,7 @@ def cmd_seed(runtime: Runtime, args: argparse.Namespace) -> int:
 
     check_count("--orders", args.orders, least=0)
     check_count("--events", args.events, least=0)
-    ctx = runtime.context()
+    ctx = runtime.context(create=True)
     made = seed_orders(ctx, args.orders, seed=args.seed)
     events = seed_events(ctx, args.events, seed=args.seed) if args.events else 0
     print(f"added {made} orders and {events} events to {ctx.db.display_url}")

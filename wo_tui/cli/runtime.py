@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
-from wo_tui.config import Settings, load_settings
+from wo_tui.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    order_type_problems,
+    unknown_variables,
+)
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database, connect
 from wo_tui.core.errors import InvalidInput, WorkOrderError
+from wo_tui.core.redact import remember, scrub
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -16,8 +26,9 @@ EXIT_USAGE = 2
 
 
 def explain(exc: BaseException) -> str:
-    """An exception as one short line for stderr: its type and the first line of its text."""
-    lines = str(exc).splitlines()
+    """An exception as one short line for stderr: its type and the first line of its text,
+    without any database password (a driver's error can quote its connection string)."""
+    lines = scrub(str(exc)).splitlines()
     return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
 
 
@@ -37,6 +48,16 @@ class CommandError(Exception):
         return cls(str(exc), EXIT_PARTIAL)
 
 
+def database_error(db: Database, exc: Exception) -> CommandError:
+    """The error to report when `db` cannot be read: a database made by a newer release
+    says so in words; anything else gives the exception's first line."""
+    from wo_tui.core.schema import NewerSchema
+
+    if isinstance(exc, NewerSchema):
+        return CommandError(f"{db.display_url}: {exc}")
+    return CommandError(f"cannot open the database {db.display_url}: {explain(exc)}")
+
+
 class Runtime:
     """Lazily loads settings and connects, so `--help` and `config locate` stay instant."""
 
@@ -45,27 +66,45 @@ class Runtime:
         self.db_url = db_url
         self._settings: Settings | None = None
         self._db: Database | None = None
+        self._warned = False
 
     @property
     def settings(self) -> Settings:
         """The loaded settings (raises ConfigError)."""
         if self._settings is None:
+            self.warn_environment()
             overrides: dict[str, Any] = {}
             if self.db_url:
                 overrides["database"] = {"url": self.db_url}
             self._settings = load_settings(self.config_path, overrides=overrides)
+            remember(self._settings.database.secrets())
         return self._settings
 
-    def database(self, *, upgrade_embedded: bool = True, seen_current: bool = False) -> Database:
+    def warn_environment(self) -> None:
+        """Say on stderr, once, which WO_TUI_* variables set nothing (never their values)."""
+        if not self._warned:
+            self._warned = True
+            for warning in unknown_variables(os.environ):
+                print(f"wo-tui: warning: {warning}", file=sys.stderr)
+
+    def database(
+        self, *, upgrade_embedded: bool = True, seen_current: bool = False, create: bool = False
+    ) -> Database:
         """The connected database; an embedded SQLite one is brought to the newest schema,
-        a server database must already be there (`wo-tui db upgrade`). `seen_current`: the
-        caller has just read the database at the newest schema (the app's first window),
-        so its engine, and SQLAlchemy with it, is left to be made on first use."""
+        a server database must already be there (`wo-tui db upgrade`), and the event rules'
+        work-order types must be among its active ones. `seen_current`: the caller has just
+        read the database at the newest schema (the app's first window), so its engine, and
+        SQLAlchemy with it, is left to be made on first use. `create`: a database file named
+        in the settings may be made (`db upgrade`, `seed`, `demo`); any other command refuses
+        a missing one, so that a mistyped path does not become an empty database."""
         if self._db is not None:
             return self._db
+        if not create:
+            self.refuse_missing_file()
         settings = self.settings.database
         if seen_current:
             self._db = Database(settings.resolved_url(), pool_size=settings.pool_size)
+            self._check_order_types(self._db, without_sqlalchemy=True)
             return self._db
         from wo_tui.core import schema
 
@@ -80,25 +119,45 @@ class Runtime:
             try:
                 if db.is_sqlite:
                     schema.ensure_current(db)
-                elif schema.current_revision(db) != schema.SCHEMA_HEAD:
-                    raise CommandError(
-                        f"the database {db.display_url} is not at the current "
-                        "schema; run `wo-tui db upgrade` first"
-                    )
-            except CommandError:
-                raise
-            except Exception as exc:
+                else:
+                    schema.require_current(db)
+            except schema.NotCurrent:
                 raise CommandError(
-                    f"cannot open the database {db.display_url}: {explain(exc)}"
+                    f"the database {db.display_url} is not at the current "
+                    "schema; run `wo-tui db upgrade` first"
                 ) from None
+            except Exception as exc:
+                raise database_error(db, exc) from None
+            self._check_order_types(db)
         return db
 
-    def context(self, *, seen_current: bool = False) -> Context:
+    def refuse_missing_file(self) -> None:
+        """CommandError when the settings name an SQLite file that does not exist."""
+        missing = self.settings.database.missing_file()
+        if missing is not None:
+            raise CommandError(
+                f"no database at {missing} (is the path right?); to create one, run: "
+                f"wo-tui --db {shlex.quote(str(missing))} db upgrade"
+            )
+
+    def _check_order_types(self, db: Database, *, without_sqlalchemy: bool = False) -> None:
+        """ConfigError when an event rule names a work-order type the database does not
+        have (or has retired): said by every command, not first by a dead event."""
+        from wo_tui.core import schema
+
+        try:
+            known = schema.active_type_codes(db, without_sqlalchemy=without_sqlalchemy)
+        except Exception as exc:
+            raise database_error(db, exc) from None
+        if problems := order_type_problems(self.settings, known):
+            raise ConfigError(problems)
+
+    def context(self, *, seen_current: bool = False, create: bool = False) -> Context:
         """A service context acting as the configured operator, in the utility's time zone
-        (`seen_current`: see `database`)."""
+        (`seen_current`, `create`: see `database`)."""
         address = self.settings.smtp.from_address
         domain = address.rsplit("@", 1)[-1] if "@" in address else "localhost"
-        database = self.database(seen_current=seen_current)
+        database = self.database(seen_current=seen_current, create=create)
         zone = self.settings.sla.zone()
         return Context(database, self.settings.operator.name, mail_domain=domain, zone=zone)
 

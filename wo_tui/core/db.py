@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from wo_tui.core.redact import printable_url, remember, url_secrets
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
@@ -124,6 +126,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
         self.url = normalise_url(url)
+        remember(url_secrets(self.url))  # before any connection can fail and say them
         self.pool_size = pool_size
         self.echo = echo
         self.checkpointer: Checkpointer | None = None
@@ -152,8 +155,8 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL with any password masked, fit to print."""
-        return self.engine.url.render_as_string(hide_password=True)
+        """The URL with its secrets masked, fit to print (`printable_url`)."""
+        return printable_url(self.url)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
