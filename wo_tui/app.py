@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from wo_tui.config import Settings
 from wo_tui.core.context import Context
+from wo_tui.core.redact import explain
 from wo_tui.keys import APP_BINDINGS, KeyBinding
 from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
 from wo_tui.queue_view import Snapshot
@@ -227,8 +228,7 @@ class WoTuiApp(App[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.notify(
-                f"{event.worker.name or 'background task'} failed: "
-                f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}",
+                f"{event.worker.name or 'background task'} failed: {explain(error)}",
                 severity="error",
                 timeout=10,
                 markup=False,

@@ -17,6 +17,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from wo_tui.core.redact import explain
 from wo_tui.core.supervisor import Job, Supervisor
 from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
 
@@ -125,8 +126,7 @@ class BackgroundJobs:
     def _failed(self, job: str, exc: BaseException, wait: float) -> None:
         if job not in self.failing:
             self.failing.add(job)
-            first_line = (str(exc).splitlines() or [""])[0][:200]
-            self.app.post_message(BackgroundFailed(job, f"{type(exc).__name__}: {first_line}"))
+            self.app.post_message(BackgroundFailed(job, explain(exc)))
 
     def _recovered(self, job: str) -> None:
         self.failing.discard(job)

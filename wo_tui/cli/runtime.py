@@ -18,18 +18,11 @@ from wo_tui.config import (
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database, connect
 from wo_tui.core.errors import InvalidInput, WorkOrderError
-from wo_tui.core.redact import remember, scrub
+from wo_tui.core.redact import explain, remember
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
-
-
-def explain(exc: BaseException) -> str:
-    """An exception as one short line for stderr: its type and the first line of its text,
-    without any database password (a driver's error can quote its connection string)."""
-    lines = scrub(str(exc)).splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
 
 
 class CommandError(Exception):

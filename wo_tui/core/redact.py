@@ -105,3 +105,11 @@ def _forms(secret: str) -> set[str]:
         quote_plus(secret),
         base64.b64encode(secret.encode()).decode(),
     }
+
+
+def explain(exc: BaseException) -> str:
+    """An exception as one short line for stderr, a log or a notification: its type and the
+    first line of its text, without any database password (a driver's error can quote its
+    connection string)."""
+    lines = scrub(str(exc)).splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
