@@ -369,25 +369,22 @@ def test_a_bad_event_gets_a_clear_error(
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="PostgreSQL's events table refuses the long name")
-def test_text_the_order_model_refuses_retries_then_parks_the_event(pctx: Context) -> None:
-    """The poller checks an event's fields without the model when it can; what the model
-    refuses is still refused, in the model's words, until the event is dead."""
+def test_a_value_over_its_column_limit_parks_the_event_at_once(pctx: Context) -> None:
+    """A value longer than its column allows (docs/events.md) cannot succeed however often it
+    is tried: the event is dead at once, with the column, its length and the limit; text
+    within the limit is cleaned as usual."""
     full = {"account_number": "A1", "site_address": "1 A St", "meter_number": "M1"}
     bad = insert_raw_event(pctx, customer_name="x" * 201, **full)
     good = insert_raw_event(pctx, customer_name=" \u3000Jo\x1b Citizen\t", **full)
-    rules = settings()
-    first = process_batch(pctx, rules)
-    assert first == PollResult(events=2, processed=1, orders_created=1, retried=1)
+    first = process_batch(pctx, settings())
+    assert first == PollResult(events=2, processed=1, orders_created=1, dead=1)
     assert [o["customer_name"] for o in orders(pctx)] == ["Jo Citizen"]
     assert event(pctx, good)["status"] == "processed"
-    with pctx.db.write() as conn:  # due again at once
-        conn.execute(update(events).where(events.c.id == bad).values(next_attempt_at=None))
-        conn.execute(update(events).where(events.c.id == bad).values(attempts=2))
-    assert process_batch(pctx, rules) == PollResult(events=1, dead=1)
     row = event(pctx, bad)
-    assert (row["status"], row["attempts"]) == ("dead", 3)
+    assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("dead", 1, None)
     assert row["last_error"] == (
-        "cannot make an order from this event: customer name: at most 200 characters (this has 201)"
+        "customer_name is too long: 201 characters, over its limit of 200 characters; "
+        "billing must shorten it and send the event again"
     )
 
 
@@ -497,7 +494,7 @@ def test_the_redo_claims_again_only_what_is_still_pending_and_due(pctx: Context)
         due = NOW + timedelta(minutes=5)
         conn.execute(update(events).where(events.c.id == later).values(next_attempt_at=due))
         again = _claim(conn, NOW, 10, only=[first, taken, later])
-    assert [e["id"] for e in again] == [first]
+    assert [e.values["id"] for e in again] == [first]
 
 
 def test_hooks_are_called_at_the_four_points_in_order(pctx: Context) -> None:

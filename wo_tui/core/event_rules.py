@@ -33,6 +33,7 @@ from wo_tui.core.event_lookups import (
     site_and_account,
     site_key,
 )
+from wo_tui.core.event_rows import ReadRow
 from wo_tui.core.nmi import check_site_id
 from wo_tui.core.orders import OrderType, order_types
 from wo_tui.core.sanitize import clean_text
@@ -67,12 +68,15 @@ class EventPlan:
     """What one event will do: create `order` (and `companion`), or link to `duplicate_of`,
     or fail with `error`."""
 
-    event: RowMapping
+    event: Mapping[str, Any]
+    """The event's values as read (`wo_tui/core/event_rows.py`)."""
     error: str | None = None
     order: NewOrderRow | None = None
     companion: NewOrderRow | None = None
     duplicate_of: int | NewOrderRow | None = None
     site: SiteKey | None = None
+    final: bool = False
+    """The error cannot go away by trying again (a value over its limit): dead at once."""
 
     @property
     def ref(self) -> str:
@@ -81,15 +85,21 @@ class EventPlan:
 
 
 def plan_batch(
-    conn: Connection, ctx: Context, settings: EventsSettings, claimed: Sequence[RowMapping]
+    conn: Connection, ctx: Context, settings: EventsSettings, claimed: Sequence[ReadRow]
 ) -> list[EventPlan]:
-    """Decide, for each claimed event in id order, what it creates or why it fails."""
+    """Decide, for each claimed event in id order, what it creates or why it fails (first
+    of all because a value of its row cannot be understood)."""
     types = order_types(conn)
     wanted = {r.default_assignee.casefold() for r in settings.rules.values() if r.default_assignee}
     people = assignees_named(conn, wanted) if wanted else {}
     now = ctx.now()
     batch = _Batch(ctx, settings.rules, types, people, now, ctx.today())
-    plans = [_plan_event(batch, event) for event in claimed]
+    plans = [
+        EventPlan(row.values, error=row.problem, final=row.too_long)
+        if row.troubles
+        else _plan_event(batch, row.values)
+        for row in claimed
+    ]
     ready = [(p, p.order) for p in plans if p.order is not None]
     lock_sites(conn, [order.values for _, order in ready])
     sites = {(p.site, order.values["type_code"]) for p, order in ready if p.site}
@@ -165,7 +175,7 @@ class _Batch:
         return self.due_dates[business_days]
 
 
-def _plan_event(batch: _Batch, event: RowMapping) -> EventPlan:
+def _plan_event(batch: _Batch, event: Mapping[str, Any]) -> EventPlan:
     plan = EventPlan(event)
     kind = clean_text(str(event["event_type"]))
     rule = batch.rules.get(event["event_type"])
@@ -214,7 +224,7 @@ def _check_payload(payload: str | None) -> None:
         raise _Refused("payload must be a JSON object ({...}); billing must resend it")
 
 
-def _customer(event: RowMapping) -> tuple[dict[str, Any], Trail]:
+def _customer(event: Mapping[str, Any]) -> tuple[dict[str, Any], Trail]:
     """The event's customer fields, validated once (as an order's) and cleaned."""
     data = {k: event[k] for k in CUSTOMER_FIELDS if k != "site_id" and event[k] not in (None, "")}
     values = customer_fields(data)
@@ -364,7 +374,7 @@ def _order_row(
     batch: _Batch,
     rule: EventRule,
     type_code: str,
-    event: RowMapping,
+    event: Mapping[str, Any],
     customer: dict[str, Any],
     warnings: Trail,
     reason: str,

@@ -7,25 +7,29 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnClause
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, NotAllowed, NotFound
+from wo_tui.core.event_rows import COLUMN_LIMITS, LISTED_COLUMNS, Column, reader
 from wo_tui.core.models import events
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import EventStatus
 
+_STATE_COLUMNS = tuple(c for c in LISTED_COLUMNS if c.name in ("status", "last_error"))
+"""What retrying or discarding an event reads of it."""
 EVENT_TEXT_FIELDS = ("account_number", "customer_name", "site_address", "site_id", "meter_number")
-LIMITS = {
-    "event_type": 60,
-    "external_ref": 120,
-    "account_number": 60,
-    "customer_name": 200,
-    "site_address": 400,
-    "site_id": 40,
-    "meter_number": 60,
-}
 
 
 def add_event(
@@ -59,8 +63,8 @@ def add_event(
         **{k: (clean_text(v).strip() or None) if v else None for k, v in fields.items()},
     }
     too_long = {
-        name.replace("_", " "): f"at most {limit} characters"
-        for name, limit in LIMITS.items()
+        name.replace("_", " "): f"at most {limit:,} characters"
+        for name, limit in COLUMN_LIMITS.items()
         if row.get(name) and len(row[name]) > limit
     }
     if too_long:
@@ -76,20 +80,52 @@ def add_event(
 
 def list_events(
     conn: Connection, *, status: EventStatus | None = None, limit: int | None = None
-) -> list[RowMapping]:
-    """Events, newest first, optionally of one status."""
-    query = select(events).order_by(events.c.id.desc())
+) -> list[dict[str, Any]]:
+    """Events, newest first, optionally of one status: every column by name. Billing may
+    have written anything (docs/events.md): a value that cannot be understood is listed as
+    the text it holds, or described (a blob, a value too long to show), so one bad row
+    never stops the listing. An unreadable `work_order_id` is None."""
+    query = reader(conn.dialect.name, LISTED_COLUMNS).select().order_by(events.c.id.desc())
     if status is not None:
         query = query.where(events.c.status == status.value)
     if limit:
         query = query.limit(limit)
-    return list(conn.execute(query).mappings())
+    return _listed(conn, LISTED_COLUMNS, query)
+
+
+def _listed(
+    conn: Connection, columns: tuple[Column, ...], query: Select[Any]
+) -> list[dict[str, Any]]:
+    """The rows of `query` (from the reader of `columns`) for a person to read: a value
+    that cannot be understood as the text it holds, or described; `work_order_id` None."""
+    found = []
+    for row in reader(conn.dialect.name, columns).read(conn, query, quick=False):
+        values = dict(row.values)
+        for trouble in row.troubles:
+            if trouble.column.name != "work_order_id":
+                values[trouble.column.name] = trouble.listed()
+        found.append(values)
+    return found
 
 
 def count_events(conn: Connection) -> dict[str, int]:
-    """How many events are in each status."""
-    query = select(events.c.status, func.count()).group_by(events.c.status)
-    return {status: int(n) for status, n in conn.execute(query).all()}
+    """How many events are in each status. On SQLite a status is read as bytes (a text that
+    is not UTF-8 must not stop the count) and one that is not text is left out."""
+    status = events.c.status
+    query = select(func.count(), status).group_by(status)
+    if conn.dialect.name == "sqlite":
+        raw: ColumnClause[bytes] = literal_column("CAST(status AS BLOB)")
+        query = (
+            select(func.count(), raw)
+            .select_from(events)
+            .where(text("typeof(status) = 'text'"))
+            .group_by(status)
+        )
+    counts: dict[str, int] = {}
+    for n, value in conn.execute(query).all():
+        name = value.decode(errors="replace") if isinstance(value, bytes) else value
+        counts[name] = counts.get(name, 0) + int(n)
+    return counts
 
 
 def retry_event(ctx: Context, event_id: int) -> None:
@@ -137,11 +173,12 @@ def _guarded(conn: Connection, event_id: int, **values: object) -> None:
         raise NotAllowed(f"event {event_id} was changed by someone else just now; look again")
 
 
-def _require_dead(conn: Connection, event_id: int, verb: str) -> RowMapping:
-    query = select(events.c.status, events.c.last_error).where(events.c.id == event_id)
-    row = conn.execute(query).mappings().first()
-    if row is None:
+def _require_dead(conn: Connection, event_id: int, verb: str) -> dict[str, Any]:
+    read = reader(conn.dialect.name, _STATE_COLUMNS)
+    rows = _listed(conn, _STATE_COLUMNS, read.select().where(events.c.id == event_id))
+    if not rows:
         raise NotFound(f"there is no event {event_id} (see `wo-tui events list`)")
+    row = rows[0]
     if row["status"] != EventStatus.DEAD.value:
         raise NotAllowed(
             f"event {event_id} is {row['status']}; only a dead event can be {verb} "

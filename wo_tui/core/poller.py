@@ -22,12 +22,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, or_, select, text
+from sqlalchemy import ColumnElement, Connection, TextClause, or_, text
 from sqlalchemy.exc import DBAPIError
 
 from wo_tui.config import EventsSettings
 from wo_tui.core.bulk import insert_rows, update_rows
 from wo_tui.core.context import Context
+from wo_tui.core.event_rows import POLLER_COLUMNS, ReadRow, reader
 from wo_tui.core.event_rules import EventPlan, NewOrderRow, plan_batch
 from wo_tui.core.models import events, history, work_orders
 from wo_tui.core.orders import queue_email
@@ -132,7 +133,7 @@ def _handle_batch(
     conn: Connection,
     ctx: Context,
     settings: EventsSettings,
-    claimed: Sequence[RowMapping],
+    claimed: Sequence[ReadRow],
     hook: Hooks,
 ) -> PollResult:
     """Validation happens in Python first; if the database still refuses something, the
@@ -146,7 +147,7 @@ def _handle_batch(
         try:
             return _handle(conn, ctx, settings, claimed, hook)
         except DBAPIError:
-            raise _RedoOneByOne([int(event["id"]) for event in claimed]) from None
+            raise _RedoOneByOne([int(event.values["id"]) for event in claimed]) from None
     try:
         with conn.begin_nested():
             return _handle(conn, ctx, settings, claimed, hook)
@@ -156,30 +157,37 @@ def _handle_batch(
 
 def _claim(
     conn: Connection, now: datetime, limit: int, *, only: Sequence[int] | None = None
-) -> Sequence[RowMapping]:
-    """Up to `limit` due pending events (of the ids `only`, if given), oldest first."""
+) -> list[ReadRow]:
+    """Up to `limit` due pending events (of the ids `only`, if given), oldest first, each
+    read defensively (`wo_tui/core/event_rows.py`): a value that cannot be understood is a
+    trouble of its event, never an error of the claim."""
+    dialect = conn.dialect.name
+    due: list[ColumnElement[bool] | TextClause] = [
+        events.c.next_attempt_at.is_(None),
+        events.c.next_attempt_at <= now,
+    ]
+    if dialect == "sqlite":  # a next_attempt_at that is not a time must not hide the event
+        due.append(text("julianday(next_attempt_at) IS NULL"))
+    read = reader(dialect, POLLER_COLUMNS)
     # Literal `status = 'pending'`: it matches the partial index ix_events_pending.
     query = (
-        select(events)
-        .where(
-            text("status = 'pending'"),
-            or_(events.c.next_attempt_at.is_(None), events.c.next_attempt_at <= now),
-        )
+        read.select()
+        .where(text("status = 'pending'"), or_(*due))
         .order_by(events.c.id)
         .limit(limit)
     )
     if only is not None:
         query = query.where(events.c.id.in_(id_set(conn, only)))
-    if conn.dialect.name != "sqlite":
+    if dialect != "sqlite":
         query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query).mappings())
+    return read.read(conn, query)
 
 
 def _handle(
     conn: Connection,
     ctx: Context,
     settings: EventsSettings,
-    claimed: Sequence[RowMapping],
+    claimed: Sequence[ReadRow],
     hook: Hooks,
 ) -> PollResult:
     plans = plan_batch(conn, ctx, settings, claimed)
@@ -196,7 +204,7 @@ def _handle_one_by_one(
     conn: Connection,
     ctx: Context,
     settings: EventsSettings,
-    claimed: Sequence[RowMapping],
+    claimed: Sequence[ReadRow],
     hook: Hooks,
 ) -> PollResult:
     total = PollResult()
@@ -206,7 +214,7 @@ def _handle_one_by_one(
                 total += _handle(conn, ctx, settings, [event], hook)
         except DBAPIError as exc:
             message = str(exc.orig or exc).splitlines()[0][:300] if str(exc) else "error"
-            plan = EventPlan(event, error=f"the database refused the order: {message}")
+            plan = EventPlan(event.values, error=f"the database refused the order: {message}")
             total += _mark_events(conn, ctx, settings, [plan], 0)
     return total
 
@@ -297,14 +305,14 @@ def _mark_events(
     result = PollResult(events=len(plans), orders_created=orders_created)
     changes: list[dict[str, Any]] = []
     for plan in plans:
-        attempts = int(plan.event["attempts"]) + 1
+        attempts = (plan.event["attempts"] or 0) + 1  # None: unreadable, counted from 0
         change = {"id": plan.event["id"], "attempts": attempts}
         if plan.error is None:
             result.processed += 1
             result.duplicates += plan.duplicate_of is not None
             status, error, due, processed_at = EventStatus.PROCESSED, None, None, now
         else:
-            dead = attempts >= settings.max_attempts
+            dead = attempts >= settings.max_attempts or plan.final
             result.dead += dead
             result.retried += not dead
             status, error, processed_at = EventStatus.PENDING, plan.error, None
