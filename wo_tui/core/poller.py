@@ -32,6 +32,7 @@ from wo_tui.core.event_rows import POLLER_COLUMNS, ReadRow, reader
 from wo_tui.core.event_rules import EventPlan, NewOrderRow, plan_batch
 from wo_tui.core.models import events, history, work_orders
 from wo_tui.core.orders import queue_email
+from wo_tui.core.redact import scrub
 from wo_tui.core.sql import id_set
 from wo_tui.core.statuses import EventStatus
 
@@ -213,7 +214,7 @@ def _handle_one_by_one(
             with conn.begin_nested():
                 total += _handle(conn, ctx, settings, [event], hook)
         except DBAPIError as exc:
-            message = str(exc.orig or exc).splitlines()[0][:300] if str(exc) else "error"
+            message = (scrub(str(exc.orig or exc)).splitlines() or ["error"])[0][:300]
             plan = EventPlan(event.values, error=f"the database refused the order: {message}")
             total += _mark_events(conn, ctx, settings, [plan], 0)
     return total
