@@ -45,7 +45,6 @@ from bench_mail import Sink  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlite_copies import copy_database  # noqa: E402
 
-from wo_tui.app import make_app  # noqa: E402
 from wo_tui.config import load_settings  # noqa: E402
 from wo_tui.core import schema  # noqa: E402
 from wo_tui.core.clock import fixed_clock  # noqa: E402
@@ -54,6 +53,7 @@ from wo_tui.core.db import connect  # noqa: E402
 from wo_tui.core.models import events, outbox  # noqa: E402
 from wo_tui.core.orders import assign, create_order  # noqa: E402
 from wo_tui.core.seed import seed_events, seed_orders  # noqa: E402
+from wo_tui.tui.app import make_app  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 9, 30)
 PRESS_GAP_S = 0.04

@@ -600,10 +600,10 @@ def peak_rss_mb() -> float:
 
 
 def wo_app(db_path: Path, config: Path) -> tuple[Any, Any]:
-    from wo_tui.app import make_app
     from wo_tui.config import load_settings
     from wo_tui.core.context import Context
     from wo_tui.core.db import connect
+    from wo_tui.tui.app import make_app
 
     settings = load_settings(
         config, environ={}, overrides={"ui": {"refresh_interval_seconds": 3600}}
@@ -626,7 +626,7 @@ class Dashboard:
     """Handles on the dashboard of a running app, and the conditions the probe waits for."""
 
     def __init__(self, app: Any) -> None:
-        from wo_tui.screens.dashboard import DashboardScreen
+        from wo_tui.tui.screens.dashboard import DashboardScreen
 
         self.app = app
         self.screen: Any = next(s for s in app.screen_stack if isinstance(s, DashboardScreen))
@@ -685,7 +685,7 @@ class Dashboard:
 async def wo_keystrokes(db_path: Path, config: Path, reps: int, budget_s: float) -> dict[str, Any]:
     """Section 3 for wo-tui: latencies of each key, plus what the worker's reads cost."""
     from wo_tui.core import queue
-    from wo_tui.screens.dashboard import DashboardScreen
+    from wo_tui.tui.screens.dashboard import DashboardScreen
 
     app, ctx = wo_app(db_path, config)
     probe = FrameProbe(app)
@@ -971,9 +971,9 @@ async def wo_bulk(db_path: Path, config: Path, flt: str, limit_s: float) -> dict
     step still waiting near `limit_s` (when the parent stops the run) reports what it waits
     for on stderr."""
     from wo_tui.core import queue, status_changes
-    from wo_tui.screens.confirm import ConfirmBulkScreen
-    from wo_tui.screens.dashboard import DashboardScreen
-    from wo_tui.screens.outcome import BatchOutcomeScreen
+    from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+    from wo_tui.tui.screens.dashboard import DashboardScreen
+    from wo_tui.tui.screens.outcome import BatchOutcomeScreen
 
     inner: dict[str, float] = {}
 

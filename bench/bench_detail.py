@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from wo_tui.app import make_app
 from wo_tui.config import load_settings
 from wo_tui.core import schema
 from wo_tui.core.clock import fixed_clock
@@ -32,6 +31,7 @@ from wo_tui.core.db import Database, connect
 from wo_tui.core.detail import load_detail
 from wo_tui.core.models import history, notes, work_orders
 from wo_tui.core.seed import seed_orders
+from wo_tui.tui.app import make_app
 
 NOW = datetime(2026, 11, 26, 9, 30)
 HISTORY_ROWS = 1_000
@@ -149,9 +149,9 @@ class Probe:
 
 async def run_screen(ctx: Context, target: int, size: tuple[int, int], reps: int) -> dict[str, Any]:
     """Open and close the detail `reps` times; then save an edit `reps` times."""
-    from wo_tui.screens.dashboard import DashboardScreen
-    from wo_tui.screens.detail import DetailScreen
-    from wo_tui.screens.order_form import OrderFormScreen
+    from wo_tui.tui.screens.dashboard import DashboardScreen
+    from wo_tui.tui.screens.detail import DetailScreen
+    from wo_tui.tui.screens.order_form import OrderFormScreen
 
     settings = load_settings(None, environ={}, overrides={"ui": {"refresh_interval_seconds": 600}})
     app = make_app(settings, ctx)

@@ -55,13 +55,13 @@ import sqlalchemy
 from sqlalchemy import create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from wo_tui.config import EventsSettings
 from wo_tui.core import schema
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
 from wo_tui.core.db import connect, sqlite_url_for
 from wo_tui.core.drafts import NewOrder
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.models import events, history, work_orders
 from wo_tui.core.orders import insert_order, order_types
 from wo_tui.core.poller import POLLER_OPERATOR, drain_events

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from wo_tui.config import EventsSettings
 from wo_tui.core.context import Context
 from wo_tui.core.db import connect
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.poller import POLLER_OPERATOR, process_batch
 
 

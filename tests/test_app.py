@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.screens.help import HelpScreen
-from wo_tui.terminal import apply_color_mode
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.screens.help import HelpScreen
+from wo_tui.tui.terminal import apply_color_mode
 
 from conftest import NOW
 

@@ -9,13 +9,13 @@ import asyncio
 from sqlalchemy import func, insert, select
 from textual.pilot import Pilot
 
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database, connect
 from wo_tui.core.models import events, work_orders
-from wo_tui.widgets.queue_table import QueueTable
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.widgets.queue_table import QueueTable
 
 from conftest import NOW
 

@@ -18,9 +18,9 @@ from wo_tui.core.models import history, outbox
 from wo_tui.core.numbers import format_number
 from wo_tui.core.orders import assign
 from wo_tui.core.outcomes import Result
-from wo_tui.screens.outcome import BatchOutcomeScreen
-from wo_tui.screens.status_dialogs import AssignScreen
-from wo_tui.widgets.outcome_list import OutcomeList
+from wo_tui.tui.screens.outcome import BatchOutcomeScreen
+from wo_tui.tui.screens.status_dialogs import AssignScreen
+from wo_tui.tui.widgets.outcome_list import OutcomeList
 
 SIZE = (120, 30)
 

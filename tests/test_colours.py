@@ -27,16 +27,16 @@ import pytest
 import textual.constants
 from sqlalchemy import insert
 
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.models import history, work_orders
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.terminal import apply_color_mode
-from wo_tui.widgets.queue_table import MARK_GLYPH, OVERDUE_WORD
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.terminal import apply_color_mode
+from wo_tui.tui.widgets.queue_table import MARK_GLYPH, OVERDUE_WORD
 
 from conftest import NOW, PG_URL, PtyRun, terminal_env
 
@@ -274,7 +274,7 @@ async def dashboard(db: Database, pilot: Any) -> DashboardScreen:
 @pytest.fixture
 def long_highlight(monkeypatch: pytest.MonkeyPatch) -> None:
     """The new-row highlight lasts 4 s: long enough here that no test races its end."""
-    monkeypatch.setattr("wo_tui.screens.dashboard.FRESH_SECONDS", 3600.0)
+    monkeypatch.setattr("wo_tui.tui.screens.dashboard.FRESH_SECONDS", 3600.0)
 
 
 def all_colours(output: str) -> list[tuple[int, ...]]:

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from wo_tui.config import (
-    DEFAULT_RULES,
     ConfigError,
     Settings,
     describe,
     load_settings,
     locate_config,
 )
+from wo_tui.core.event_settings import DEFAULT_RULES
 from wo_tui.keys import ALL_BINDINGS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"

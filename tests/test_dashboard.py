@@ -22,7 +22,6 @@ from textual.pilot import Pilot
 from textual.strip import Strip
 from textual.widgets import Input, OptionList, Static
 
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
@@ -34,13 +33,14 @@ from wo_tui.core.queue import count_buckets, count_matching, parse_filter
 from wo_tui.core.seed import seed_orders
 from wo_tui.core.status_changes import LIFE_SUPPORT_SKIP
 from wo_tui.core.statuses import OPEN_STATUSES
-from wo_tui.screens.cancel_reason import CancelReasonScreen
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.screens.help import HelpScreen
-from wo_tui.screens.outcome import BatchOutcomeScreen
-from wo_tui.widgets.outcome_list import OutcomeList
-from wo_tui.widgets.queue_table import MARK_GLYPH, QueueTable
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.screens.cancel_reason import CancelReasonScreen
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.screens.help import HelpScreen
+from wo_tui.tui.screens.outcome import BatchOutcomeScreen
+from wo_tui.tui.widgets.outcome_list import OutcomeList
+from wo_tui.tui.widgets.queue_table import MARK_GLYPH, QueueTable
 
 from conftest import NOW
 
@@ -1730,7 +1730,7 @@ async def test_a_read_slower_than_the_key_frame_still_shows_its_rows(
     """A sort or filter paints its rows with the key when the read is quick; a slower read
     (here: no wait at all) paints the key first and the rows when they come, and a stale
     read never overwrites a newer one."""
-    import wo_tui.screens.dashboard as dashboard_screen
+    import wo_tui.tui.screens.dashboard as dashboard_screen
 
     seed_orders(ctx, 120, seed=8)
     c = work_orders.c

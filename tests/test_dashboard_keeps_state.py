@@ -32,16 +32,16 @@ from test_dashboard import (
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-import wo_tui.screens.dashboard as dashboard_screen
-from wo_tui.app import WoTuiApp
+import wo_tui.tui.screens.dashboard as dashboard_screen
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database, connect
 from wo_tui.core.models import work_orders
 from wo_tui.core.orders import create_order
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.outcome import BatchOutcomeScreen
-from wo_tui.widgets.queue_table import MARK_GLYPH
+from wo_tui.tui.app import WoTuiApp
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.outcome import BatchOutcomeScreen
+from wo_tui.tui.widgets.queue_table import MARK_GLYPH
 
 from conftest import NOW
 
@@ -324,7 +324,7 @@ async def test_each_refresh_s_new_rows_keep_their_own_highlight_time(
 
 
 async def test_assign_says_how_many_marked_orders_the_filter_hides(db: Database) -> None:
-    from wo_tui.screens.status_dialogs import AssignScreen
+    from wo_tui.tui.screens.status_dialogs import AssignScreen
 
     ids = add_orders(db, [{"customer_name": name} for name in NAMES])
     ann, bob = ids[:2]

@@ -24,15 +24,15 @@ from test_dashboard import (
 )
 from textual.widgets import Input, OptionList, Static
 
-from wo_tui.app import WoTuiApp
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.detail import changes_since, last_history_id, load_detail, previous_reading
 from wo_tui.core.models import events, history, notes, outbox, work_orders
 from wo_tui.core.orders import add_note, edit_order
-from wo_tui.screens.cancel_reason import CancelReasonScreen
-from wo_tui.screens.detail import DetailScreen
-from wo_tui.screens.status_dialogs import AssignScreen, CompleteScreen, TextPromptScreen
+from wo_tui.tui.app import WoTuiApp
+from wo_tui.tui.screens.cancel_reason import CancelReasonScreen
+from wo_tui.tui.screens.detail import DetailScreen
+from wo_tui.tui.screens.status_dialogs import AssignScreen, CompleteScreen, TextPromptScreen
 
 from conftest import NOW
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from wo_tui.config import EventsSettings
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.models import billing_outbound, events, work_orders
 from wo_tui.core.orders import create_order
 from wo_tui.core.poller import process_batch

@@ -21,11 +21,11 @@ from wo_tui.core.errors import InvalidInput
 from wo_tui.core.export import EXPORT_HEADERS, csv_cell, export_file, matching_rows, plain, record
 from wo_tui.core.queue import QueueFilter, SortOrder, parse_filter
 from wo_tui.core.seed import seed_orders
-from wo_tui.screens.all_orders import AllOrdersScreen
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.screens.detail import DetailScreen
-from wo_tui.screens.export_dialog import ExportScreen
-from wo_tui.widgets.queue_table import QueueTable
+from wo_tui.tui.screens.all_orders import AllOrdersScreen
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.screens.detail import DetailScreen
+from wo_tui.tui.screens.export_dialog import ExportScreen
+from wo_tui.tui.widgets.queue_table import QueueTable
 
 SIZE = (120, 30)
 

@@ -156,7 +156,7 @@ import json, sys
 from wo_tui.cli import build_parser
 from wo_tui.cli.runtime import Runtime
 from wo_tui.core.first_window import read_first_window
-import wo_tui.app, wo_tui.screens.dashboard
+import wo_tui.tui.app, wo_tui.tui.screens.dashboard
 
 build_parser().parse_args(["--db", sys.argv[1]])
 runtime = Runtime(None, sys.argv[1])
@@ -189,7 +189,7 @@ async def test_the_first_frame_shows_the_rows_read_before_the_app_started(
     matches the database: an order was completed since), and reads itself from then on."""
     from test_dashboard import _app, n, queue_ids, settle, shown_numbers
 
-    from wo_tui.queue_view import Snapshot, first_read_size
+    from wo_tui.tui.queue_view import Snapshot, first_read_size
 
     seed_orders(ctx, 60, seed=5)
     size = (120, 30)
@@ -223,7 +223,7 @@ async def test_a_first_window_for_another_screen_size_is_not_used(
 ) -> None:
     from test_dashboard import _app, n, queue_ids, settle, shown_numbers
 
-    from wo_tui.queue_view import Snapshot, first_read_size
+    from wo_tui.tui.queue_view import Snapshot, first_read_size
 
     seed_orders(ctx, 60, seed=6)
     limit = first_read_size(50)  # read for a taller terminal than the app gets

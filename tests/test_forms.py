@@ -15,15 +15,15 @@ from test_dashboard import _app, add_assignee, add_orders, db_orders, settle
 from test_detail import open_order, shown
 from textual.widgets import Checkbox, Select, Static, TextArea
 
-from wo_tui.app import WoTuiApp
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.models import history, work_orders
 from wo_tui.core.statuses import Priority
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.conflict import ConflictScreen
-from wo_tui.screens.detail import DetailScreen
-from wo_tui.screens.order_form import OrderFormScreen
+from wo_tui.tui.app import WoTuiApp
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.conflict import ConflictScreen
+from wo_tui.tui.screens.detail import DetailScreen
+from wo_tui.tui.screens.order_form import OrderFormScreen
 
 SIZE = (100, 50)
 VALID_NMI = "4102001234"  # no check digit: accepted as typed
@@ -390,7 +390,7 @@ def test_snapshot_conflict_view(
 
 def test_the_form_checks_with_the_shared_models(ctx: Context) -> None:
     """The form's parser hands the core exactly what it validates (no rules of its own)."""
-    from wo_tui.screens.order_form_fields import to_model
+    from wo_tui.tui.screens.order_form_fields import to_model
 
     data, problems = to_model(
         {"type_code": None, "site_id": " 4102 0012 34 ", "window": "8am-12pm"},

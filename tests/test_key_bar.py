@@ -8,11 +8,11 @@ from typing import Any
 from test_dashboard import _app, jump, mixed_orders, settle, statuses
 from textual.pilot import Pilot
 
-from wo_tui.app import WoTuiApp
 from wo_tui.core.db import Database
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.widgets.key_bar import KeyBar
+from wo_tui.tui.app import WoTuiApp
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.widgets.key_bar import KeyBar
 
 
 def bar_text(app: WoTuiApp) -> str:

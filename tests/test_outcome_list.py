@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from wo_tui.core.outcomes import OrderOutcome, Result
-from wo_tui.widgets.outcome_list import OutcomeList
+from wo_tui.tui.widgets.outcome_list import OutcomeList
 
 
 def _batch(n: int) -> list[OrderOutcome]:

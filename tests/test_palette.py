@@ -1,5 +1,5 @@
 """The command palette (ctrl+p): typing part of an action's name lists the app's actions
-(wo_tui/commands.py) with their key, and choosing one runs it on the screen the palette was
+(wo_tui/tui/commands.py) with their key, and choosing one runs it on the screen the palette was
 opened from, as the key would."""
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from wo_tui.app import WoTuiApp
 from wo_tui.core.db import Database
-from wo_tui.screens.assignees import AssigneesScreen
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.outcome import BatchOutcomeScreen
+from wo_tui.tui.app import WoTuiApp
+from wo_tui.tui.screens.assignees import AssigneesScreen
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.outcome import BatchOutcomeScreen
 
 
 def offered(app: WoTuiApp) -> dict[str, str]:

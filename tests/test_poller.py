@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, text, update
 
-from wo_tui.config import EventsSettings
 from wo_tui.core.assignees import add_assignee, set_active
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
 from wo_tui.core.errors import InvalidInput, NotAllowed, NotFound
 from wo_tui.core.event_rules import LIFE_SUPPORT_WARNING
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.events import add_event, discard_event, retry_event
 from wo_tui.core.models import events, work_orders
 from wo_tui.core.nmi import nmi_checksum

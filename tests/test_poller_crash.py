@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from wo_tui.config import EventsSettings
 from wo_tui.core.context import Context
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.events import add_event
 from wo_tui.core.poller import drain_events, process_batch
 from wo_tui.core.seed import seed_events

@@ -7,7 +7,7 @@ import pytest
 from rich.cells import cell_len, set_cell_size
 
 from wo_tui.core.sanitize import clean_text
-from wo_tui.widgets.queue_table import fit
+from wo_tui.tui.widgets.queue_table import fit
 
 
 def general_fit(text: str, width: int) -> str:

@@ -10,7 +10,7 @@ from wo_tui.core.models import work_orders
 from wo_tui.core.queue import QueueFilter, SortOrder, parse_filter
 from wo_tui.core.seed import seed_orders
 from wo_tui.core.status_changes import bulk_complete
-from wo_tui.queue_view import QueueView
+from wo_tui.tui.queue_view import QueueView
 
 from conftest import statements_sent
 

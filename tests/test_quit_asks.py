@@ -21,18 +21,18 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from wo_tui.app import WoTuiApp
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.events import add_event
 from wo_tui.core.models import events, work_orders
-from wo_tui.screens.assignees import AssigneeFormScreen
-from wo_tui.screens.cancel_reason import CancelReasonScreen
-from wo_tui.screens.confirm import ConfirmBulkScreen
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.screens.order_form import OrderFormScreen
-from wo_tui.screens.prompt import TextPromptScreen as ReasonPromptScreen
-from wo_tui.screens.status_dialogs import AssignScreen, CompleteScreen, TextPromptScreen
+from wo_tui.tui.app import WoTuiApp
+from wo_tui.tui.screens.assignees import AssigneeFormScreen
+from wo_tui.tui.screens.cancel_reason import CancelReasonScreen
+from wo_tui.tui.screens.confirm import ConfirmBulkScreen
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.screens.order_form import OrderFormScreen
+from wo_tui.tui.screens.prompt import TextPromptScreen as ReasonPromptScreen
+from wo_tui.tui.screens.status_dialogs import AssignScreen, CompleteScreen, TextPromptScreen
 
 from conftest import PG_URL, PtyRun
 

@@ -10,7 +10,6 @@ from rich.text import Text
 from sqlalchemy import select, update
 from textual.widgets import DataTable, Input, Static
 
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
 from wo_tui.core import assignees as assignee_service
 from wo_tui.core.clock import fixed_clock
@@ -18,9 +17,10 @@ from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.events import add_event
 from wo_tui.core.models import assignees, events
-from wo_tui.screens.assignees import AssigneeFormScreen, AssigneesScreen
-from wo_tui.screens.events import EventsScreen
-from wo_tui.screens.prompt import TextPromptScreen
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.screens.assignees import AssigneeFormScreen, AssigneesScreen
+from wo_tui.tui.screens.events import EventsScreen
+from wo_tui.tui.screens.prompt import TextPromptScreen
 
 from conftest import NOW
 
@@ -187,7 +187,7 @@ async def test_edit_and_deactivate_an_assignee(ctx: Context) -> None:
 
 
 def test_cells_are_literal_text() -> None:
-    from wo_tui.screens.records import cell
+    from wo_tui.tui.screens.records import cell
 
     value = cell("\x1b]52;c;aGk=\x07[bold]x")
     assert isinstance(value, Text)
@@ -196,8 +196,8 @@ def test_cells_are_literal_text() -> None:
 
 
 async def test_keys_open_the_screens_from_the_dashboard_and_q_comes_back(ctx: Context) -> None:
-    from wo_tui.screens.dashboard import DashboardScreen
-    from wo_tui.screens.outbox import OutboxScreen
+    from wo_tui.tui.screens.dashboard import DashboardScreen
+    from wo_tui.tui.screens.outbox import OutboxScreen
 
     app = _app(ctx.db)
     async with app.run_test(size=SIZE) as pilot:

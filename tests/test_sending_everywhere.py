@@ -13,14 +13,14 @@ from pathlib import Path
 from sqlalchemy import select, update
 from textual.widgets import DataTable, Static
 
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.config import load_settings
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
 from wo_tui.core.models import outbox
 from wo_tui.core.orders import assign, get_order
 from wo_tui.mail.sender import send_due
-from wo_tui.screens.outbox import EmailPreviewScreen, OutboxScreen
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.screens.outbox import EmailPreviewScreen, OutboxScreen
 
 from conftest import NOW
 from mailserver import (
@@ -166,7 +166,7 @@ async def test_outbox_screen_lists_previews_and_resends(ctx: Context) -> None:
 
 
 def test_retry_state_shows_its_time(ctx: Context) -> None:
-    from wo_tui.screens.outbox import state_of
+    from wo_tui.tui.screens.outbox import state_of
 
     order_id = new_order(ctx)
     assign(ctx, order_id, technician(ctx))

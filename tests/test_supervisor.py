@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import func, select, text
 from test_app_background import billing_inserts
 
-from wo_tui.app import make_app
 from wo_tui.config import load_settings
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
@@ -28,6 +27,7 @@ from wo_tui.core.db import Database, connect
 from wo_tui.core.models import outbox, work_orders
 from wo_tui.core.orders import assign
 from wo_tui.core.supervisor import BACKOFF_MAX_SECONDS, Job, Supervisor, backoff
+from wo_tui.tui.app import make_app
 
 from conftest import NOW
 from mailserver import Recording, new_order, settings_for, smtp_server, technician

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Engine, MetaData, Table, inspect, select, update
 
 from wo_tui import cli
-from wo_tui.config import EventsSettings
 from wo_tui.core import schema
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import connect
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.models import work_orders
 from wo_tui.core.orders import add_note, assign, create_order
 from wo_tui.core.poller import process_batch

@@ -28,7 +28,6 @@ from sqlalchemy import select, update
 from textual.widgets import DataTable, Static
 
 from wo_tui import cli
-from wo_tui.app import WoTuiApp, make_app
 from wo_tui.cli.runtime import Runtime
 from wo_tui.core.assignees import add_assignee
 from wo_tui.core.assignment import assign_orders
@@ -42,8 +41,9 @@ from wo_tui.core.models import events, outbox, work_orders
 from wo_tui.core.orders import create_order, edit_order, order_types
 from wo_tui.core.seed import seed_orders
 from wo_tui.core.status_changes import bulk_complete
-from wo_tui.screens.dashboard import DashboardScreen
-from wo_tui.screens.detail import DetailScreen
+from wo_tui.tui.app import WoTuiApp, make_app
+from wo_tui.tui.screens.dashboard import DashboardScreen
+from wo_tui.tui.screens.detail import DetailScreen
 
 from conftest import isolate_cli
 

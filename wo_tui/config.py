@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
@@ -44,6 +44,8 @@ from pydantic_settings import (
 
 from wo_tui.core.clock import Zone, describe_zone, utc_now
 from wo_tui.core.db import BUSY_TIMEOUT_MS, sqlite_file, sqlite_url
+from wo_tui.core.errors import did_you_mean
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.redact import MASK, printable_url, url_secrets
 from wo_tui.keys import ALL_BINDINGS, BINDING_IDS, keymap_clashes
 
@@ -52,13 +54,7 @@ ENV_PREFIX = "WO_TUI_"
 _SECTION = ConfigDict(extra="forbid", hide_input_in_errors=True)
 _LINE_BREAKS = ("\r", "\n", "\x85", "\u2028", "\u2029")
 ColorMode = Literal["auto", "truecolor", "256", "16", "none"]
-Priority = Literal["High", "Medium", "Low"]
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    hint = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {hint[0]!r}?" if hint else ""
 
 
 def _check_password_file(path: Path) -> Path:
@@ -246,68 +242,9 @@ class SmtpSettings(_PasswordSettings):
         return {"starttls": 587, "implicit": 465, "none": 25}[self.tls]
 
 
-class EventRule(BaseModel):
-    """How one kind of billing event becomes a work order."""
-
-    model_config = _SECTION
-    order_type: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="Work-order type code.")
-    priority: Priority | None = Field(None, description="Priority; unset = the type's default.")
-    due_in_business_days: int | None = Field(None, ge=0, description="Unset = the type's SLA.")
-    default_assignee: str | None = Field(None, description="Assignee name; unset = none.")
-    also_final_read: bool = Field(False, description="Also create a FINAL_READ order.")
-    reason: str | None = Field(None, description="Reason recorded on the order.")
-    link_to_non_payment_disconnection: bool = Field(False, description="Link to the disconnection.")
-    enabled: bool = Field(True, description="Create orders for this event at all.")
-
-
-DEFAULT_RULES: dict[str, dict[str, Any]] = {
-    "move_in": {"order_type": "RECONNECT"},
-    "move_out": {"order_type": "DISCONNECT", "also_final_read": True},
-    "special_read_request": {"order_type": "SPECIAL_READ"},
-    "final_read_request": {"order_type": "FINAL_READ"},
-    "non_payment": {"order_type": "DISCONNECT", "reason": "non-payment", "priority": "High"},
-    "payment_received": {
-        "order_type": "RECONNECT",
-        "link_to_non_payment_disconnection": True,
-        "priority": "High",
-    },
-    "meter_investigation_request": {"order_type": "METER_INVESTIGATION"},
-}
-
-
-class EventsSettings(BaseModel):
-    """The poller that turns billing events into work orders."""
-
-    model_config = _SECTION
-    poll_interval_seconds: float = Field(5.0, gt=0, description="Seconds between polls.")
-    batch_size: int = Field(500, ge=1, description="Events read per poll.")
-    max_attempts: int = Field(5, ge=1, description="Attempts before an event is parked.")
-    poll_in_app: bool = Field(True, description="The app polls too (not only `wo-tui worker`).")
-    rules: dict[str, EventRule] = Field(
-        default_factory=lambda: {k: EventRule(**v) for k, v in DEFAULT_RULES.items()},
-        description="Rule per event type; a rule given here is merged over its default.",
-    )
-
-    @field_validator("rules", mode="before")
-    @classmethod
-    def _merge_over_defaults(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        merged: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_RULES.items()}
-        for event, rule in value.items():
-            if isinstance(rule, dict) and event in merged:
-                merged[event] = {**merged[event], **rule}
-            elif isinstance(rule, dict) and "order_type" not in rule:
-                also = _did_you_mean(str(event), DEFAULT_RULES)
-                raise ValueError(f"unknown event {event!r} (a new event needs order_type){also}")
-            else:
-                merged[event] = rule
-        return merged
-
-
 def _known_binding_id(binding_id: str) -> str:
     if binding_id not in BINDING_IDS:
-        also = _did_you_mean(binding_id, sorted(BINDING_IDS))
+        also = did_you_mean(binding_id, sorted(BINDING_IDS))
         raise ValueError(f"unknown binding id {binding_id!r}{also}")
     return binding_id
 
@@ -517,7 +454,7 @@ def _problem(error: Any, origin: _Origin) -> str:
     loc = tuple(str(p) for p in error["loc"] if p != "[key]")
     msg = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        msg = "unknown key" + _did_you_mean(loc[-1], (_model_at(loc[:-1]) or Settings).model_fields)
+        msg = "unknown key" + did_you_mean(loc[-1], (_model_at(loc[:-1]) or Settings).model_fields)
     return origin.problem(loc, msg)
 
 
@@ -543,7 +480,7 @@ def order_type_problems(settings: Settings, known: Collection[str]) -> list[str]
         origin.problem(
             ("events", "rules", event, "order_type"),
             f"unknown work-order type {rule.order_type!r}"
-            f"{_did_you_mean(rule.order_type, known) or ';'} known: {listed}",
+            f"{did_you_mean(rule.order_type, known) or ';'} known: {listed}",
         )
         for event, rule in settings.events.rules.items()
         if rule.enabled and rule.order_type not in known

@@ -41,12 +41,12 @@ from hostile.billing_rows import (
     order_sources,
 )
 from wo_tui import cli
-from wo_tui.app import make_app
 from wo_tui.config import load_settings
 from wo_tui.core.clock import fixed_clock
 from wo_tui.core.context import Context
 from wo_tui.core.db import Database
-from wo_tui.screens.events import EventsScreen
+from wo_tui.tui.app import make_app
+from wo_tui.tui.screens.events import EventsScreen
 
 from conftest import NOW, PG_URL, isolate_cli, terminal_env
 

@@ -125,8 +125,8 @@ def cmd_app(runtime: Runtime, args: argparse.Namespace) -> int:
     which the first read after it loads. Any other database, or an SQLite one that needs
     an upgrade, is opened the usual way first."""
     from wo_tui.core.first_window import read_first_window
-    from wo_tui.queue_view import Snapshot, first_read_size
-    from wo_tui.terminal import apply_color_mode
+    from wo_tui.tui.queue_view import Snapshot, first_read_size
+    from wo_tui.tui.terminal import apply_color_mode
 
     settings = runtime.settings
     limit = first_read_size(shutil.get_terminal_size().lines)
@@ -136,7 +136,7 @@ def cmd_app(runtime: Runtime, args: argparse.Namespace) -> int:
     if window is not None:
         first = Snapshot(QueueFilter(), SortOrder(), False, None, limit, window, total=-1)
     apply_color_mode(settings.ui.color_mode)
-    from wo_tui.app import make_app
+    from wo_tui.tui.app import make_app
 
     make_app(settings, ctx, first_read=first).run()
     return EXIT_OK

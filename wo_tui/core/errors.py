@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class WorkOrderError(Exception):
     """Base of every error a service reports to its caller."""
@@ -25,3 +28,10 @@ class NotAllowed(WorkOrderError):
 
 class Conflict(WorkOrderError):
     """Someone else changed the order since the caller read it."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' naming the choice closest to `word`, or '' when none is close:
+    the end of a message about an unknown name."""
+    hint = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {hint[0]!r}?" if hint else ""

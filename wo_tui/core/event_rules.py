@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping
 
-from wo_tui.config import EventRule, EventsSettings
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, TEXT_LIMITS, OrderFields, validate_fields
@@ -34,6 +33,7 @@ from wo_tui.core.event_lookups import (
     site_key,
 )
 from wo_tui.core.event_rows import ReadRow
+from wo_tui.core.event_settings import EventRule, EventsSettings
 from wo_tui.core.nmi import check_site_id
 from wo_tui.core.orders import OrderType, order_types
 from wo_tui.core.sanitize import clean_text

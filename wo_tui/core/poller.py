@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, TextClause, or_, text
 from sqlalchemy.exc import DBAPIError
 
-from wo_tui.config import EventsSettings
 from wo_tui.core.bulk import insert_rows, update_rows
 from wo_tui.core.context import Context
 from wo_tui.core.event_rows import POLLER_COLUMNS, ReadRow, reader
 from wo_tui.core.event_rules import EventPlan, NewOrderRow, plan_batch
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.models import events, history, work_orders
 from wo_tui.core.orders import queue_email
 from wo_tui.core.redact import scrub

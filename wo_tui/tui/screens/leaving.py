@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
 
-    from wo_tui.screens.confirm import ConfirmBulkScreen
+    from wo_tui.tui.screens.confirm import ConfirmBulkScreen
 
 
 class MayLose:
@@ -95,7 +95,7 @@ class KeepsTyping(MayLose):
 
 def yes_or_no(title: str, note: str) -> ConfirmBulkScreen:
     """A question with No focused (Enter, n and Esc answer No)."""
-    from wo_tui.screens.confirm import ConfirmBulkScreen
+    from wo_tui.tui.screens.confirm import ConfirmBulkScreen
 
     return ConfirmBulkScreen(title, 1, [], note)
 

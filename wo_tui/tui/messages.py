@@ -9,7 +9,7 @@ from typing import Literal
 from textual.message import Message
 
 from wo_tui.core.queue_types import BucketCounts, QueueFilter
-from wo_tui.queue_view import Snapshot
+from wo_tui.tui.queue_view import Snapshot
 
 Recount = Literal["all", "matching", "none"]
 """What a re-read of the queue counts besides the rows: everything after a change or on the
@@ -71,3 +71,8 @@ class EmailsPaused(Message):
     """Sending is paused until someone acts (login refused, no TLS); said once."""
 
     reason: str
+
+
+@dataclass
+class EmailsQueued(Message):
+    """A screen queued emails (an assignment): the app's sender sends them now."""

@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from wo_tui.app import keys_in_force
 from wo_tui.keys import ALL_BINDINGS
+from wo_tui.tui.bindings import keys_in_force
 
 
 def _binding_ids(screen: Screen[object]) -> set[str]:

@@ -12,9 +12,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.sanitize import clean_text
 from wo_tui.keys import CONFIRM_BINDINGS
+from wo_tui.tui.bindings import bindings_for, styles_dir
 
 MAX_LISTED = 8
 

@@ -11,10 +11,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.core.statuses import CancelReason
 from wo_tui.keys import CANCEL_REASON_BINDINGS
-from wo_tui.screens.leaving import KeepsTyping
+from wo_tui.tui.bindings import bindings_for, keys_in_force, styles_dir
+from wo_tui.tui.screens.leaving import KeepsTyping
 
 
 class CancelReasonScreen(KeepsTyping, ModalScreen[tuple[CancelReason, str] | None]):

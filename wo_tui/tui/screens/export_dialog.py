@@ -11,10 +11,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.export import format_for
 from wo_tui.keys import EXPORT_BINDINGS
+from wo_tui.tui.bindings import bindings_for, styles_dir
 
 
 class ExportScreen(ModalScreen[str | None]):

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from wo_tui.core.queue_types import QueueRow
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import Priority
-from wo_tui.queue_view import QueueView
+from wo_tui.tui.queue_view import QueueView
 
 MARK_GLYPH = "●"
 OVERDUE_WORD = "LATE"

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from wo_tui.core.redact import explain
 from wo_tui.core.supervisor import Job, Supervisor
-from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
+from wo_tui.tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
 
 if TYPE_CHECKING:
-    from wo_tui.app import WoTuiApp
+    from wo_tui.tui.app import WoTuiApp
 
 POLLER = "event poller"
 SENDER = "email sender"

@@ -12,10 +12,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.core.outcomes import BatchResult, Result
 from wo_tui.keys import OUTCOME_BINDINGS
-from wo_tui.widgets.outcome_list import OutcomeList
+from wo_tui.tui.bindings import bindings_for, keys_in_force, styles_dir
+from wo_tui.tui.widgets.outcome_list import OutcomeList
 
 
 class BatchOutcomeScreen(ModalScreen[None]):

@@ -11,18 +11,18 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import queue, status_changes
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.queue import QueueFilter, SortOrder
 from wo_tui.core.statuses import WorkOrderStatus
 from wo_tui.keys import ALL_ORDERS_BINDINGS
-from wo_tui.queue_view import QueueView
-from wo_tui.screens.queue_actions import QueueActions
-from wo_tui.widgets.key_bar import KeyBar
-from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
-from wo_tui.widgets.queue_table import QueueTable
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.queue_view import QueueView
+from wo_tui.tui.screens.queue_actions import QueueActions
+from wo_tui.tui.widgets.key_bar import KeyBar
+from wo_tui.tui.widgets.prompt_line import PromptLine, skip_when_typing
+from wo_tui.tui.widgets.queue_table import QueueTable
 
 
 class AllOrdersScreen(QueueActions, Screen[None]):
@@ -101,7 +101,7 @@ class AllOrdersScreen(QueueActions, Screen[None]):
 
     def action_reopen(self) -> None:
         """Reopen the closed order under the cursor (a reason is required)."""
-        from wo_tui.screens.status_dialogs import TextPromptScreen
+        from wo_tui.tui.screens.status_dialogs import TextPromptScreen
 
         row = self.view.current
         if row is None:

@@ -3,50 +3,30 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from wo_tui.config import Settings
 from wo_tui.core.context import Context
 from wo_tui.core.redact import explain
-from wo_tui.keys import APP_BINDINGS, KeyBinding
-from wo_tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
-from wo_tui.queue_view import Snapshot
+from wo_tui.keys import APP_BINDINGS
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.messages import (
+    BackgroundFailed,
+    EmailsPaused,
+    EmailsQueued,
+    EmailsSent,
+    EventsIngested,
+)
+from wo_tui.tui.queue_view import Snapshot
 
 if TYPE_CHECKING:
-    from wo_tui.background import BackgroundJobs
-
-
-def styles_dir() -> Path:
-    """The .tcss sheets: inside the package when installed from a wheel, else the
-    top-level `styles/` folder of a source checkout."""
-    packaged = Path(__file__).with_name("styles")
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
-
-
-def bindings_for(table: tuple[KeyBinding, ...]) -> list[BindingType]:
-    """Textual bindings, each with its stable id so the config can remap it."""
-    return [
-        Binding(b.keys, b.action, b.description, show=b.show, id=b.id, priority=b.priority)
-        for b in table
-    ]
-
-
-def keys_in_force(screen: Screen[Any]) -> dict[str, str]:
-    """Binding id -> the key that runs it now on `screen` (after the config's keymap), as
-    the help shows it: the first of its keys."""
-    shown: dict[str, str] = {}
-    for active in screen.active_bindings.values():
-        binding = active.binding
-        if binding.id and binding.id not in shown:
-            shown[binding.id] = screen.app.get_key_display(binding)
-    return shown
+    from wo_tui.tui.background import BackgroundJobs
 
 
 class WoTuiApp(App[None]):
@@ -74,7 +54,7 @@ class WoTuiApp(App[None]):
         self.animation_level = "none"
 
     def on_mount(self) -> None:
-        from wo_tui.screens.dashboard import DashboardScreen
+        from wo_tui.tui.screens.dashboard import DashboardScreen
 
         wanted = self.settings.ui.theme
         if wanted in self.available_themes:
@@ -87,7 +67,7 @@ class WoTuiApp(App[None]):
                 markup=False,
             )
         self.push_screen(DashboardScreen())
-        from wo_tui.background import BackgroundJobs
+        from wo_tui.tui.background import BackgroundJobs
 
         self.background = BackgroundJobs(self)
         self.background.start()
@@ -104,7 +84,7 @@ class WoTuiApp(App[None]):
 
     def refresh_queue(self) -> None:
         """Read the dashboard's queue again now (it also refreshes itself)."""
-        from wo_tui.screens.dashboard import DashboardScreen
+        from wo_tui.tui.screens.dashboard import DashboardScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, DashboardScreen):
@@ -157,26 +137,26 @@ class WoTuiApp(App[None]):
 
     def action_events(self) -> None:
         """Open the billing events that wait or could not become orders."""
-        from wo_tui.screens.events import EventsScreen
+        from wo_tui.tui.screens.events import EventsScreen
 
         self._open(EventsScreen)
 
     def action_outbox(self) -> None:
         """Open the outbox: every email, its state and the server's reply."""
-        from wo_tui.screens.outbox import OutboxScreen
+        from wo_tui.tui.screens.outbox import OutboxScreen
 
         self._open(OutboxScreen)
 
     def action_assignees(self) -> None:
         """Open the technicians and partner providers."""
-        from wo_tui.screens.assignees import AssigneesScreen
+        from wo_tui.tui.screens.assignees import AssigneesScreen
 
         self._open(AssigneesScreen)
 
     async def action_quit(self) -> None:
         """Quit (q, Q, ctrl+q, the command palette); asks first when a screen would lose
         something: typed text not saved, marks on the queue."""
-        from wo_tui.screens.leaving import quit_or_ask
+        from wo_tui.tui.screens.leaving import quit_or_ask
 
         quit_or_ask(self)
 
@@ -192,6 +172,11 @@ class WoTuiApp(App[None]):
         if self.background is not None:
             self.background.send_now()
 
+    def on_emails_queued(self, event: EmailsQueued) -> None:
+        """A screen queued emails: send them now, if this app sends (else a worker does)."""
+        if self.settings.smtp.send_from_app and self.background is not None:
+            self.background.send_now()
+
     def on_background_failed(self, event: BackgroundFailed) -> None:
         """A background job failed; it keeps trying, and says so once."""
         self.notify(
@@ -205,7 +190,7 @@ class WoTuiApp(App[None]):
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""
-        from wo_tui.screens.help import HelpScreen
+        from wo_tui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
@@ -236,7 +221,7 @@ class WoTuiApp(App[None]):
 
 
 def _actions_provider() -> type:
-    from wo_tui.commands import ActionsProvider
+    from wo_tui.tui.commands import ActionsProvider
 
     return ActionsProvider
 

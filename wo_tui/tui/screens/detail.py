@@ -19,7 +19,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import status_changes
 from wo_tui.core.context import Context
 from wo_tui.core.detail import (
@@ -34,16 +33,17 @@ from wo_tui.core.orders import add_note, assign
 from wo_tui.core.outcomes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason
 from wo_tui.keys import DETAIL_BINDINGS
-from wo_tui.screens import detail_text
-from wo_tui.screens.status_dialogs import (
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens import detail_text
+from wo_tui.tui.screens.status_dialogs import (
     AssignAnswer,
     AssignScreen,
     CompleteAnswer,
     CompleteScreen,
     TextPromptScreen,
 )
-from wo_tui.widgets.document import Document, Row
-from wo_tui.widgets.key_bar import KeyBar
+from wo_tui.tui.widgets.document import Document, Row
+from wo_tui.tui.widgets.key_bar import KeyBar
 
 SYNC_TRAIL_ROWS = 200
 """Up to this many history rows and notes are read with the order; more in a worker."""
@@ -193,7 +193,7 @@ class DetailScreen(Screen[None]):
 
     def action_edit(self) -> None:
         """Edit the order's fields."""
-        from wo_tui.screens.order_form import OrderFormScreen
+        from wo_tui.tui.screens.order_form import OrderFormScreen
 
         if self.detail is None:
             return
@@ -206,7 +206,7 @@ class DetailScreen(Screen[None]):
 
     def action_new_order(self) -> None:
         """Create a new order (the detail of the new one opens after saving)."""
-        from wo_tui.screens.order_form import OrderFormScreen
+        from wo_tui.tui.screens.order_form import OrderFormScreen
 
         def saved(order_id: int | None) -> None:
             if order_id is not None:
@@ -274,7 +274,7 @@ class DetailScreen(Screen[None]):
 
     def action_cancel_order(self) -> None:
         """Cancel the order with a reason code (and an override for life support)."""
-        from wo_tui.screens.cancel_reason import CancelReasonScreen
+        from wo_tui.tui.screens.cancel_reason import CancelReasonScreen
 
         detail = self.detail
         if detail is None:

@@ -12,14 +12,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import outbox
 from wo_tui.core.clock import Zone, local_time
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import EmailStatus
 from wo_tui.keys import OUTBOX_BINDINGS, PREVIEW_BINDINGS
-from wo_tui.screens.records import ROW_LIMIT, RecordsScreen
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens.records import ROW_LIMIT, RecordsScreen
 
 KIND_LABELS = {
     "assignment": "assignment",

@@ -16,7 +16,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.numbers import parse_number
@@ -24,13 +23,14 @@ from wo_tui.core.outcomes import BatchResult, Result
 from wo_tui.core.queue_types import BUCKETS, BucketCounts, QueueFilter, SortOrder, parse_filter
 from wo_tui.core.statuses import CancelReason, WorkOrderStatus
 from wo_tui.keys import BUCKET_NAMES, DASHBOARD_BINDINGS
-from wo_tui.messages import QueueCounted, QueueRefreshed, Recount
-from wo_tui.queue_view import QueueView, Snapshot, rows_for
-from wo_tui.screens.leaving import MayLose
-from wo_tui.screens.queue_actions import QueueActions
-from wo_tui.widgets.key_bar import KeyBar
-from wo_tui.widgets.prompt_line import PromptLine, skip_when_typing
-from wo_tui.widgets.queue_table import QueueTable
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.messages import QueueCounted, QueueRefreshed, Recount
+from wo_tui.tui.queue_view import QueueView, Snapshot, rows_for
+from wo_tui.tui.screens.leaving import MayLose
+from wo_tui.tui.screens.queue_actions import QueueActions
+from wo_tui.tui.widgets.key_bar import KeyBar
+from wo_tui.tui.widgets.prompt_line import PromptLine, skip_when_typing
+from wo_tui.tui.widgets.queue_table import QueueTable
 
 BUCKET_TITLES = {b: name.capitalize() for b, name in zip(BUCKETS, BUCKET_NAMES, strict=True)}
 SHORT_TITLES = {
@@ -311,6 +311,12 @@ class DashboardScreen(QueueActions, MayLose, Screen[None]):
             self.table.refresh_row(view.cursor)
         self.show_status()
 
+    def action_all_orders(self) -> None:
+        """Search every order, closed ones too."""
+        from wo_tui.tui.screens.all_orders import AllOrdersScreen
+
+        self.app.push_screen(AllOrdersScreen(), lambda _: self.after_change())
+
     def action_column(self, delta: int) -> None:
         """Move the column cursor (what `o` sorts by)."""
         self.table.column_index += delta
@@ -410,7 +416,7 @@ class DashboardScreen(QueueActions, MayLose, Screen[None]):
         return f"{hidden:,} of them {verb} marked but not on the list: the filter hides {pronoun}. "
 
     def _confirm(self, verb: str, will: int, skipped: list[tuple[str, str]], note: str):
-        from wo_tui.screens.confirm import ConfirmBulkScreen
+        from wo_tui.tui.screens.confirm import ConfirmBulkScreen
 
         title = f"{verb} {will:,} order{'s' if will != 1 else ''}?"
         return ConfirmBulkScreen(title, will, skipped, note)
@@ -425,7 +431,7 @@ class DashboardScreen(QueueActions, MayLose, Screen[None]):
     def action_cancel(self) -> None:
         """Cancel the marked orders (or the cursor row) with a reason code."""
         from wo_tui.core import status_changes
-        from wo_tui.screens.cancel_reason import CancelReasonScreen
+        from wo_tui.tui.screens.cancel_reason import CancelReasonScreen
 
         ids = self._targets()
         if not ids:
@@ -467,7 +473,7 @@ class DashboardScreen(QueueActions, MayLose, Screen[None]):
         """Run a bulk action, re-read the queue around the current rows and repaint it,
         then show the per-order result over it (pushed after the repaint, so the queue
         under the result is already the new one)."""
-        from wo_tui.screens.outcome import BatchOutcomeScreen
+        from wo_tui.tui.screens.outcome import BatchOutcomeScreen
 
         try:
             batch: BatchResult = call()

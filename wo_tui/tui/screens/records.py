@@ -14,13 +14,13 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.clock import Zone, local_time
 from wo_tui.core.context import Context
 from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.sanitize import clean_text
 from wo_tui.keys import RECORDS_BINDINGS
-from wo_tui.widgets.key_bar import KeyBar
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.widgets.key_bar import KeyBar
 
 ROW_LIMIT = 500
 """Rows a records screen shows: the newest first; older ones are for the command line."""

@@ -16,7 +16,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.assignees import list_assignees
 from wo_tui.core.dates import describe_date, parse_date
 from wo_tui.core.detail import OrderDetail, PreviousReading
@@ -25,7 +24,8 @@ from wo_tui.core.sanitize import clean_text
 from wo_tui.core.status_changes import parse_reading
 from wo_tui.core.statuses import Outcome
 from wo_tui.keys import DIALOG_BINDINGS
-from wo_tui.screens.leaving import KeepsTyping
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens.leaving import KeepsTyping
 
 BACK: list[BindingType] = bindings_for(DIALOG_BINDINGS)
 

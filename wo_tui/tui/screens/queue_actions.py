@@ -11,8 +11,8 @@ from wo_tui.core.errors import WorkOrderError
 from wo_tui.core.export import export_file, matching_rows, record
 from wo_tui.core.numbers import format_number
 from wo_tui.core.outcomes import Result
-from wo_tui.queue_view import QueueView
-from wo_tui.widgets.queue_table import QueueTable
+from wo_tui.tui.queue_view import QueueView
+from wo_tui.tui.widgets.queue_table import QueueTable
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -87,7 +87,7 @@ class QueueActions(_Base):
         from sqlalchemy import select
 
         from wo_tui.core.models import work_orders
-        from wo_tui.screens.detail import DetailScreen
+        from wo_tui.tui.screens.detail import DetailScreen
 
         with self.ctx.db.read() as conn:
             found = conn.execute(
@@ -110,7 +110,7 @@ class QueueActions(_Base):
 
     def action_new_order(self) -> None:
         """Create a new order; its detail opens after saving."""
-        from wo_tui.screens.order_form import OrderFormScreen
+        from wo_tui.tui.screens.order_form import OrderFormScreen
 
         def saved(order_id: int | None) -> None:
             self.after_change()
@@ -121,7 +121,7 @@ class QueueActions(_Base):
 
     def action_edit_order(self) -> None:
         """Edit the order under the cursor."""
-        from wo_tui.screens.order_form import OrderFormScreen
+        from wo_tui.tui.screens.order_form import OrderFormScreen
 
         order_id = self.view.current_id
         if order_id is None:
@@ -129,19 +129,13 @@ class QueueActions(_Base):
             return
         self.app.push_screen(OrderFormScreen(order_id), lambda _: self.after_change())
 
-    def action_all_orders(self) -> None:
-        """Search every order, closed ones too (from the dashboard)."""
-        from wo_tui.screens.all_orders import AllOrdersScreen
-
-        self.app.push_screen(AllOrdersScreen(), lambda _: self.after_change())
-
     # -- assign -----------------------------------------------------------------------------
     def action_assign(self) -> None:
         """Assign the marked orders (or the cursor row); each queues its email, sent at once."""
-        from wo_tui.app import WoTuiApp
         from wo_tui.core.assignment import assign_orders
-        from wo_tui.screens.outcome import BatchOutcomeScreen
-        from wo_tui.screens.status_dialogs import AssignAnswer, AssignScreen
+        from wo_tui.tui.messages import EmailsQueued
+        from wo_tui.tui.screens.outcome import BatchOutcomeScreen
+        from wo_tui.tui.screens.status_dialogs import AssignAnswer, AssignScreen
 
         ids = self.view.targets()
         if not ids:
@@ -172,17 +166,15 @@ class QueueActions(_Base):
                 self.notify(f"{what} assigned to {answer.assignee}", markup=False)
             else:
                 self.app.push_screen(BatchOutcomeScreen(batch))
-            app = self.app
-            sends = isinstance(app, WoTuiApp) and app.settings.smtp.send_from_app
-            if batch.ids(Result.DONE) and sends:
-                app.background.send_now()  # type: ignore[attr-defined]  # the emails go now
+            if batch.ids(Result.DONE):
+                self.post_message(EmailsQueued())  # the app sends them now
 
         self.app.push_screen(AssignScreen(what, self.ctx.today()), chosen)
 
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:
         """Export the view (its filter and sort, every matching row) to CSV or JSON."""
-        from wo_tui.screens.export_dialog import ExportScreen
+        from wo_tui.tui.screens.export_dialog import ExportScreen
 
         def chosen(path: str | None) -> None:
             if path:

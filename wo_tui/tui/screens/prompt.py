@@ -10,9 +10,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.keys import PROMPT_BINDINGS
-from wo_tui.screens.leaving import KeepsTyping
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens.leaving import KeepsTyping
 
 
 class TextPromptScreen(KeepsTyping, ModalScreen[str | None]):

@@ -16,7 +16,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core.assignees import list_assignees
 from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
@@ -27,8 +26,9 @@ from wo_tui.core.orders import OrderType, create_order, edit_order, get_order, o
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import Priority, ServiceTime
 from wo_tui.keys import FORM_BINDINGS
-from wo_tui.screens.leaving import KeepsTyping
-from wo_tui.screens.order_form_fields import (
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens.leaving import KeepsTyping
+from wo_tui.tui.screens.order_form_fields import (
     BY_NAME,
     FORM_FIELDS,
     FormField,
@@ -37,7 +37,7 @@ from wo_tui.screens.order_form_fields import (
     understood_date,
     understood_window,
 )
-from wo_tui.widgets.key_bar import KeyBar
+from wo_tui.tui.widgets.key_bar import KeyBar
 
 SERVICE_TIMES = [("any time", "any"), ("business hours", "business_hours")]
 SERVICE_TIMES.append(("after hours", "after_hours"))
@@ -298,7 +298,7 @@ class OrderFormScreen(KeepsTyping, Screen[int | None]):
         self.dismiss(self.order_id)
 
     def _show_conflict(self, wanted: dict[str, Any]) -> None:
-        from wo_tui.screens.conflict import ConflictScreen
+        from wo_tui.tui.screens.conflict import ConflictScreen
 
         assert self.order_id is not None
         with self.ctx.db.read() as conn:

@@ -15,9 +15,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.keys import CONFLICT_BINDINGS
-from wo_tui.screens.detail_text import FIELD_NAMES, show
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens.detail_text import FIELD_NAMES, show
 
 
 def _name(field: str) -> str:

@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from wo_tui.app import bindings_for, keys_in_force, styles_dir
 from wo_tui.keys import HELP_BINDINGS
+from wo_tui.tui.bindings import bindings_for, keys_in_force, styles_dir
 
 
 class HelpScreen(ModalScreen[None]):

@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 
 from textual.binding import BindingType
 
-from wo_tui.app import bindings_for
 from wo_tui.core import events
 from wo_tui.core.numbers import format_number
 from wo_tui.core.statuses import EventStatus
 from wo_tui.keys import EVENTS_BINDINGS
-from wo_tui.screens.records import ROW_LIMIT, RecordsScreen
+from wo_tui.tui.bindings import bindings_for
+from wo_tui.tui.screens.records import ROW_LIMIT, RecordsScreen
 
 SHOWN = (EventStatus.DEAD, EventStatus.PENDING)
 
@@ -105,7 +105,7 @@ class EventsScreen(RecordsScreen):
 
     def action_discard(self) -> None:
         """Discard the dead event under the cursor, with a reason kept on the event."""
-        from wo_tui.screens.prompt import TextPromptScreen
+        from wo_tui.tui.screens.prompt import TextPromptScreen
 
         event_id = self._dead_event()
         if event_id is None:

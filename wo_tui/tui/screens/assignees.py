@@ -12,14 +12,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
-from wo_tui.app import bindings_for, styles_dir
 from wo_tui.core import assignees
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import AssigneeKind
 from wo_tui.keys import ASSIGNEE_FORM_BINDINGS, ASSIGNEES_BINDINGS
-from wo_tui.screens.leaving import KeepsTyping
-from wo_tui.screens.records import RecordsScreen
+from wo_tui.tui.bindings import bindings_for, styles_dir
+from wo_tui.tui.screens.leaving import KeepsTyping
+from wo_tui.tui.screens.records import RecordsScreen
 
 KIND_LABELS = {
     AssigneeKind.INTERNAL: "Internal technician",

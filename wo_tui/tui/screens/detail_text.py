@@ -19,7 +19,7 @@ from wo_tui.core.detail import OrderDetail
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import CancelReason, Priority, WorkOrderStatus
-from wo_tui.widgets.document import Row
+from wo_tui.tui.widgets.document import Row
 
 LABEL_WIDTH = 17
 FIELD_NAMES = {
