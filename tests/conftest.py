@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,6 +105,29 @@ class PtyRun:
     @property
     def exitstatus(self) -> int | None:
         return self.child.exitstatus
+
+
+def record_notices(app: Any) -> list[str]:
+    """Every notice the app shows from now on, in order: its public `notify`, wrapped."""
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message: Any, *args: Any, **kwargs: Any) -> None:
+        said.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return said
+
+
+async def wait_until(pilot: Any, condition: Any, seconds: float = 30.0) -> None:
+    """Let the app run until `condition()` is true (checked every 50 ms); fail after
+    `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:g} s waiting for {condition}")
+        await pilot.pause(0.05)
 
 
 def pytest_report_header() -> str:

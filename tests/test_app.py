@@ -18,7 +18,7 @@ from wo_tui.tui.screens.dashboard import DashboardScreen
 from wo_tui.tui.screens.help import HelpScreen
 from wo_tui.tui.terminal import apply_color_mode
 
-from conftest import NOW
+from conftest import NOW, record_notices, wait_until
 
 
 def _app(db: Database, **ui: object) -> WoTuiApp:
@@ -78,26 +78,26 @@ async def test_quit_keys(db: Database, key: str) -> None:
 
 async def test_unknown_theme_falls_back_with_a_notice(db: Database) -> None:
     app = _app(db, theme="no-such-theme")
+    said = record_notices(app)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.theme == "textual-dark"
-        assert any("no-such-theme" in str(n.message) for n in app._notifications)
+        assert any("no-such-theme" in m for m in said)
 
 
 async def test_worker_failure_becomes_a_visible_error(db: Database) -> None:
     app = _app(db)
+    messages = record_notices(app)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
 
         def broken() -> None:
             raise RuntimeError("disk on fire")
 
-        worker = app.run_worker(broken, thread=True, name="test job", exit_on_error=False)
-        while not worker.is_finished:
-            await pilot.pause(0.05)
-        await pilot.pause()
-        messages = [str(n.message) for n in app._notifications]
-        assert any("test job failed" in m and "disk on fire" in m for m in messages)
+        app.run_worker(broken, thread=True, name="test job", exit_on_error=False)
+        await wait_until(
+            pilot, lambda: any("test job failed" in m and "disk on fire" in m for m in messages)
+        )
 
 
 def test_color_mode_sets_the_environment() -> None:

@@ -22,7 +22,7 @@ from wo_tui.mail.sender import send_due
 from wo_tui.tui.app import WoTuiApp, make_app
 from wo_tui.tui.screens.outbox import EmailPreviewScreen, OutboxScreen
 
-from conftest import NOW
+from conftest import NOW, record_notices, wait_until
 from mailserver import (
     Recording,
     Scripted,
@@ -101,16 +101,11 @@ async def test_the_app_sends_an_assignment_and_the_order_becomes_sent(ctx: Conte
     server = Recording()
     with smtp_server(server) as port:
         app = _app(ctx, port)
+        messages = record_notices(app)
         async with app.run_test(size=SIZE) as pilot:
             assign(ctx, order_id, technician(ctx))
             app.action_send_now()
-            for _ in range(100):
-                await pilot.pause(0.1)
-                with ctx.db.read() as conn:
-                    if get_order(conn, order_id)["status"] == "SENT":
-                        break
-            await pilot.pause(0.2)
-            messages = [str(n.message) for n in app._notifications]
+            await wait_until(pilot, lambda: "1 email sent" in messages)
     assert len(server.received) == 1
     assert "1 email sent" in messages
     with ctx.db.read() as conn:
@@ -122,14 +117,17 @@ async def test_a_paused_sender_says_so_once(ctx: Context) -> None:
         assign(ctx, new_order(ctx, account_number=f"4001000{n}"), technician(ctx, f"Tech {n}"))
     with smtp_server(Recording()) as port:
         app = _app(ctx, port, tls="starttls", poll_interval_seconds=0.1)
+        messages = record_notices(app)
         async with app.run_test(size=SIZE) as pilot:
-            # First run after 1 s, then every 0.1 s x PAUSED_BACKOFF while paused; `s` too.
-            for _ in range(3):
-                await pilot.pause(1.0)
+            assert app.background is not None
+            sender = app.background.supervisor
+            # The first round after 1 s, then every 0.1 s x PAUSED_BACKOFF while paused; `s`
+            # starts one at once: three rounds in all, each finding sending paused.
+            for rounds in (1, 2, 3):
+                await wait_until(
+                    pilot, lambda rounds=rounds: sender.rounds("email sender") >= rounds
+                )
                 app.action_send_now()
-            await pilot.pause(0.5)
-            await app.workers.wait_for_complete()
-            messages = [str(n.message) for n in app._notifications]
     paused = [m for m in messages if "paused" in m]
     assert len(paused) == 1 and "STARTTLS" in paused[0]
     with ctx.db.read() as conn:

@@ -29,7 +29,7 @@ from wo_tui.core.orders import assign
 from wo_tui.core.supervisor import BACKOFF_MAX_SECONDS, Job, Supervisor, backoff
 from wo_tui.tui.app import make_app
 
-from conftest import NOW
+from conftest import NOW, record_notices, wait_until
 from mailserver import Recording, new_order, settings_for, smtp_server, technician
 
 SCRIPT = Path(sys.executable).with_name("wo-tui")
@@ -239,26 +239,15 @@ async def test_the_app_keeps_sending_while_its_poller_fails_and_says_so_once(
         )
         app = make_app(settings, Context(ctx.db, "dispatcher-a", clock=fixed_clock(NOW)))
         rename_events(db_url, away=True)
-        seen: dict[str, str] = {}  # every notification shown, by its identity
-        said = list[str]()
-
-        async def wait_until(condition: Callable[[], bool]) -> None:
-            for _ in range(300):
-                seen.update((n.identity, str(n.message)) for n in app._notifications)
-                said[:] = list(seen.values())
-                if condition():
-                    return
-                await pilot.pause(0.1)
-            raise AssertionError(f"timed out waiting; notifications: {said}")
-
+        said = record_notices(app)
         async with app.run_test(size=(120, 30)) as pilot:
             assign(ctx, new_order(ctx), technician(ctx))
-            await wait_until(lambda: sent_emails(ctx.db) == 1)
-            await wait_until(lambda: any("event poller failed" in m for m in said))
+            await wait_until(pilot, lambda: sent_emails(ctx.db) == 1)
+            await wait_until(pilot, lambda: any("event poller failed" in m for m in said))
             rename_events(db_url, away=False)
             billing_inserts(db_url, "BILL-1")
-            await wait_until(lambda: orders_from_events(ctx.db) == 1)
-            await wait_until(lambda: any("new order from billing" in m for m in said))
+            await wait_until(pilot, lambda: orders_from_events(ctx.db) == 1)
+            await wait_until(pilot, lambda: any("new order from billing" in m for m in said))
     failed = [m for m in said if m.startswith("The event poller failed and will try again")]
     assert len(failed) == 1, said
     assert "events" in failed[0]

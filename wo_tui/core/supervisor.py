@@ -69,6 +69,7 @@ class Supervisor:
         self._backoff_first = backoff_first
         self._wake = {name: threading.Event() for name in self.jobs}
         self._failures = dict.fromkeys(self.jobs, 0)
+        self._rounds = dict.fromkeys(self.jobs, 0)
         self._threads: list[threading.Thread] = []
 
     # -- running -------------------------------------------------------------------------
@@ -115,6 +116,10 @@ class Supervisor:
         """Whether the job's last round failed."""
         return self._failures[name] > 0
 
+    def rounds(self, name: str) -> int:
+        """How many rounds of the job have ended so far, failed or not."""
+        return self._rounds[name]
+
     # -- one job -------------------------------------------------------------------------
     def _loop(self, job: Job) -> None:
         wait = job.first_wait
@@ -127,10 +132,12 @@ class Supervisor:
         try:
             wait = job.round(self.stopping)
         except Exception as exc:  # any failure is this job's, never the process's
+            self._rounds[job.name] += 1
             self._failures[job.name] += 1
             wait = backoff(self._failures[job.name], self._backoff_first)
             self._on_failure(job.name, exc, wait)
             return wait, exc
+        self._rounds[job.name] += 1
         if self._failures[job.name]:
             self._failures[job.name] = 0
             self._on_recovery(job.name)
