@@ -298,6 +298,7 @@ def test_an_unusable_database_url_is_a_clear_error(wo: WoTui, tmp_path: Path) ->
         ("nosuchdriver://host/db", ["orders", "list"], "NoSuchModuleError"),
         ("nosuchdriver://host/db", ["db", "current"], "NoSuchModuleError"),
         ("nosuchdriver://host/db", ["db", "upgrade"], "NoSuchModuleError"),
+        ("postgresql+pg8000://u@127.0.0.1:1/x", ["orders", "list"], "'pg8000' is not installed"),
         (under_a_file, ["orders", "list"], f"no database at {under_a_file}"),
         (under_a_file, ["db", "current"], f"no database at {under_a_file}"),
         (under_a_file, ["db", "upgrade"], "cannot open the database"),

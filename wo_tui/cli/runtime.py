@@ -20,6 +20,7 @@ from wo_tui.core.db import Database, connect
 from wo_tui.core.errors import InvalidInput, WorkOrderError
 from wo_tui.core.redact import explain, remember
 
+POSTGRES_EXTRA = "install wo-tui with PostgreSQL support: pip install 'wo-tui[postgres]'"
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -103,6 +104,12 @@ class Runtime:
 
         try:
             db = connect(settings.resolved_url(), pool_size=settings.pool_size)
+        except ModuleNotFoundError as exc:  # the server's driver is an extra
+            hint = POSTGRES_EXTRA if exc.name == "psycopg" else f"install {exc.name}"
+            raise CommandError(
+                f"cannot open the database {settings.display_url()}: its driver "
+                f"{exc.name!r} is not installed; {hint}"
+            ) from None
         except Exception as exc:  # an unknown driver, an SQLite path that cannot be made
             raise CommandError(
                 f"cannot open the database {settings.display_url()}: {explain(exc)}"
