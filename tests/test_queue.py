@@ -455,6 +455,9 @@ def test_bucket_counts_equal_python_counts(data: QueueData) -> None:
 
 
 # --- query plans (SQLite) ----------------------------------------------------------------
+# Here the plan is the point: the queue is fast at 100,000 orders because each read walks one
+# index. The tests name the index each read must use and forbid a scan or a sort in a
+# temporary B-tree; they do not pin the rest of SQLite's wording.
 
 
 def _plans(data: QueueData, action: Any) -> list[str]:
@@ -491,10 +494,9 @@ def test_bucket_counts_use_the_partial_indexes(data: QueueData) -> None:
     [plan] = _plans(data, lambda conn: queue.count_buckets(conn, TODAY))
     for index in ("new", "setup", "sent", "on_hold"):
         assert f"USING INDEX ix_work_orders_{index}\n" in plan + "\n", plan
-    assert "ix_work_orders_open_due (due_date>?)" in plan
-    assert "ix_work_orders_open_due (due_date=?)" in plan
+    assert "USING INDEX ix_work_orders_open_due" in plan, plan  # overdue, due today
     lines = [line for line in plan.splitlines() if "work_orders" in line]
-    assert len(lines) == 6 and all("USING" in line and "INDEX" in line for line in lines), plan
+    assert all("USING" in line and "INDEX" in line for line in lines), plan  # no table scan
     assert "TEMP B-TREE" not in plan
 
 
