@@ -22,7 +22,7 @@ What it does (figures go to stdout as one table, then the query plans; progress 
    seeded file; also as the dashboard calls it, with the versions its confirmation read
    (`preview`, not timed), which spares the read-back of the versions after the change; and
    the floor the issue names (one raw `UPDATE ... WHERE id IN (...)` and an executemany of
-   history rows: "about 0.17 s" for 10,000 in perf-notes, on a narrower table), here on the
+   history rows: "about 0.17 s" for 10,000, measured on a narrower table), here on the
    app's own table with its indexes, without any check or billing row.
 
 Each figure is the median over --runs runs; a run's figure for a read is the median of many

@@ -5,7 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/bench_mail.py [--emails 1000] [--runs 3] [--connections 4]
 
 An aiosmtpd sink (accepts everything, keeps nothing) runs in a SEPARATE process (in-process it
-shares the interpreter lock and caps the figure, perf-notes.md). One SQLite file is prepared
+shares the interpreter lock with the sender and caps the figure). One SQLite file is prepared
 once with 1,000 assigned orders (1,000 queued assignment emails, each with its calendar
 invitation); every run works on a fresh copy of it and includes all outbox bookkeeping:
 claim, build the message, send, mark sent and move the order SETUP → SENT with history.

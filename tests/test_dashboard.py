@@ -1394,7 +1394,7 @@ async def test_dialog_hints_name_the_keys_in_force(db: Database) -> None:
 
 
 async def test_no_animations_and_a_steady_text_cursor(db: Database) -> None:
-    """ux.md: nothing animates over a slow link; the filter's cursor does not blink."""
+    """Nothing animates over a slow SSH link; the filter's cursor does not blink."""
     mixed_orders(db)
     app = _app(db)
     async with app.run_test(size=SIZE) as pilot:

@@ -1,4 +1,4 @@
-"""Failures are classified by the server's reply code (reliability.md §9-11): 4xx, drops and
+"""Failures are classified by the server's reply code (docs/guarantees.md): 4xx, drops and
 timeouts are retried with the same Message-ID; 5xx fails visibly and can be resent."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the emails say: no header or recipient injection (reliability.md §13), escaped HTML,
+"""What the emails say: no header or recipient injection (docs/guarantees.md), escaped HTML,
 RFC 5545 calendar text, notices, and the operator's template overrides."""
 
 from __future__ import annotations

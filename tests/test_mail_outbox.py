@@ -1,4 +1,4 @@
-"""The outbox's claims and leases (reliability.md §8): only the holder of the current token
+"""The outbox's claims and leases (docs/guarantees.md): only the holder of the current token
 changes a row; claims never overlap; an order closed meanwhile never becomes SENT."""
 
 from __future__ import annotations

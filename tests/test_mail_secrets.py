@@ -1,4 +1,4 @@
-"""The SMTP password never shows (reliability.md §16): a canary is forced through every
+"""The SMTP password never shows (docs/guarantees.md): a canary is forced through every
 error path and every output is scanned for it, plain or base64-encoded."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""TLS by default (reliability.md §12) and what a refused login does: sending pauses, the
+"""TLS by default (docs/guarantees.md) and what a refused login does: sending pauses, the
 emails go back untouched."""
 
 from __future__ import annotations

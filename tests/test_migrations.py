@@ -29,7 +29,7 @@ from conftest import NOW, PG_URL, statements_sent
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The eight work-order types of docs domain.md: code → (name, completion needs, fee or None)
+# The eight work-order types of docs/domain.md: code → (name, completion needs, fee or None)
 DOMAIN_TYPES = {
     "RECONNECT": ("Reconnection (re-energisation)", "reading", "FEE_RECONNECT"),
     "DISCONNECT": ("Disconnection (de-energisation)", "reading", "FEE_DISCONNECT"),

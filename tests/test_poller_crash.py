@@ -1,4 +1,4 @@
-"""Exactly one order per event across crashes and concurrent pollers (reliability.md §5-6),
+"""Exactly one order per event across crashes and concurrent pollers (docs/guarantees.md),
 with real processes: a worker killed with SIGKILL at each point of a batch, and four
 `wo-tui worker --once` processes draining the same backlog at the same time."""
 

@@ -1,5 +1,5 @@
 """Two dispatchers in two real processes acting on the same orders at the same moment
-(reliability.md §1 and §3): no lost update, no double close, no "database is locked".
+(docs/guarantees.md): no lost update, no double close, no "database is locked".
 
 Each worker is a fresh interpreter (multiprocessing "spawn") with its own engine."""
 

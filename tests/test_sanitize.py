@@ -1,4 +1,4 @@
-"""The terminal sanitizer (reliability.md §15): examples and properties."""
+"""The terminal sanitizer (docs/guarantees.md): examples and properties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The status machine is enforced where the write happens (reliability.md §2).
+"""The status machine is enforced where the write happens (docs/guarantees.md).
 
 A Hypothesis rule-based state machine drives random actions through the services over a few
 orders and keeps a model of what each order should be. After every step the database must
@@ -530,7 +530,7 @@ class StatusMachine(RuleBasedStateMachine):
             assert all(reason and reason.startswith(OVERRIDE) for reason in closes)
 
 
-# The table of domain.md, written out independently of wo_tui.core.statuses.
+# The table of docs/domain.md, written out independently of wo_tui.core.statuses.
 DOMAIN_TRANSITIONS = {
     "NEW": {"SETUP", "COMPLETED", "CANCELLED", "ON_HOLD"},
     "SETUP": {"NEW", "SENT", "COMPLETED", "CANCELLED", "ON_HOLD"},

@@ -69,7 +69,7 @@ work_order_types = Table(
     Column("required_fields", String(400), default="site_address", nullable=False),
     Column("active", Boolean, default=True, server_default=text("true"), nullable=False),
 )
-"""A kind of field job; the defaults of domain.md are seeded by the first migration."""
+"""A kind of field job; the defaults (docs/domain.md) are seeded by the first migration."""
 
 
 assignees = Table(
@@ -203,7 +203,7 @@ work_orders = Table(
     ),
     Index("ix_work_orders_assignee", "assignee_id"),
 )
-"""One field job: the groups of fields follow domain.md (identity, where, when, what,
+"""One field job: the groups of fields follow docs/domain.md (identity, where, when, what,
     who, outcome). `version` grows with every write and guards against lost updates."""
 
 

@@ -1,4 +1,4 @@
-"""The event poller: billing events become work orders exactly once (reliability.md §5-7).
+"""The event poller: billing events become work orders exactly once (docs/guarantees.md).
 
 A batch is claimed and handled in ONE write transaction: the orders, their history, any
 assignment emails and the events' `processed` mark commit together, so a crash at any point

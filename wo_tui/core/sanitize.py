@@ -1,4 +1,4 @@
-"""Make untrusted text safe to store and to show on a terminal (reliability.md §15).
+"""Make untrusted text safe to store and to show on a terminal (docs/guarantees.md).
 
 Removes C0 controls, DEL, C1 controls and Unicode bidi overrides/isolates/marks, so no
 escape sequence (CSI, OSC, DCS, ...) from data can reach the terminal: without ESC, BEL

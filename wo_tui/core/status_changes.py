@@ -600,7 +600,7 @@ def bulk_cancel(
 
 def _tell_assignees(conn: Connection, ctx: Context, batch_id: str) -> None:
     """Queue a cancellation notice to the assignee of every order of the batch that had been
-    SENT (domain.md: cancelling a SENT order tells the assignee), in the same transaction."""
+    SENT (docs/domain.md: cancelling a SENT order tells the assignee), in the same transaction."""
     order = work_orders.c
     was_sent = _changed_by(batch_id).where(history.c.old_value == WorkOrderStatus.SENT.value)
     sent = conn.execute(

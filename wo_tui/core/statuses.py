@@ -1,6 +1,6 @@
 """Statuses, priorities and reason codes of a work order, and the status machine.
 
-The allowed moves are the table of domain.md; `allowed_from` gives, for a target status, the
+The allowed moves are the table of docs/domain.md; `allowed_from` gives, for a target status, the
 statuses an order may be in for the move to be legal. The storage layer puts that list in the
 `WHERE` of every status-changing `UPDATE`, so the machine is enforced where the write happens.
 """

@@ -1,7 +1,7 @@
 """Values that go into headers and the SMTP envelope, checked before they get there.
 
 The email package and aiosmtplib do not refuse everything that splits a line (aiosmtplib
-silently truncated an injected recipient, reliability.md §13), so any line break or control
+silently truncated an injected recipient; docs/guarantees.md), so any line break or control
 character in a header value refuses the email with a clear error instead.
 """
 

@@ -18,7 +18,7 @@ LINGER_SECONDS = 0.1
 few hundred emails a second that is 20-40 outcomes a transaction (with 0.02 s it was 4-8, and
 recording cost 0.6 ms CPU per email instead of 0.25). An outcome is written at most this much
 later; were the process to die meanwhile, the email is sent again once its lease runs out,
-with the same Message-ID (reliability.md §8-9), as with any crash after sending."""
+with the same Message-ID (docs/guarantees.md), as with any crash after sending."""
 
 
 class Recorder:

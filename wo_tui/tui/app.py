@@ -50,7 +50,7 @@ class WoTuiApp(App[None]):
         self.background: BackgroundJobs | None = None
         """The event poller and the email sender, started once the app is mounted."""
         self.set_keymap(dict(settings.ui.keymap))
-        # No animations (ux.md: slow SSH links): scrolling jumps, nothing fades or slides.
+        # No animations (slow SSH links): scrolling jumps, nothing fades or slides.
         self.animation_level = "none"
 
     def on_mount(self) -> None:
@@ -197,7 +197,7 @@ class WoTuiApp(App[None]):
 
     def _fatal_error(self) -> None:
         """Exit after an unhandled exception with a traceback that shows no local variables:
-        Textual's default shows them, and they can hold secrets (reliability.md §16)."""
+        Textual's default shows them, and they can hold secrets (docs/guarantees.md)."""
         from rich.segment import Segments
         from rich.traceback import Traceback
 

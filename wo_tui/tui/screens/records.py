@@ -1,6 +1,6 @@
 """A screen that lists database records in a table: the base of the Events, Outbox and
 Assignees screens. Every cell is plain `Text` (never markup) and cleaned of control
-characters, because every value comes from the database (reliability.md §14-15)."""
+characters, because every value comes from the database (docs/guarantees.md)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The work-order types of domain.md: code, name, priority (1 High, 2 Medium, 3 Low), SLA in
+# The work-order types of docs/domain.md: code, name, priority (1 High, 2 Medium, 3 Low), SLA in
 # business days, what completion needs, fee code, required fields.
 DEFAULT_TYPES = [
     (
