@@ -19,6 +19,7 @@ from wo_tui.core.context import Context
 from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, NewOrder, OrderFields, validate_fields
 from wo_tui.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from wo_tui.core.life_support import needs_life_support_override
 from wo_tui.core.models import assignees, history, notes, outbox, work_order_types, work_orders
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
@@ -316,7 +317,8 @@ def _assign_in(
 ) -> None:
     order = get_order(conn, order_id)
     override = (clean_text(override).strip() or None) if override else None
-    if order["type_code"] == "DISCONNECT" and order["life_support"] and not override:
+    life_support = needs_life_support_override(order)
+    if life_support and not override:
         raise NotAllowed(f"{format_number(order_id)} {LIFE_SUPPORT_SEND}")
     status = WorkOrderStatus(order["status"])
     person = active_assignee(conn, assignee_name)
@@ -344,7 +346,7 @@ def _assign_in(
     changes: list[tuple[str, Any, Any]] = [("assignee", order["assignee_name"], person["name"])]
     if status is not WorkOrderStatus.SETUP:
         changes.append(("status", status.value, WorkOrderStatus.SETUP.value))
-    if override and order["type_code"] == "DISCONNECT" and order["life_support"]:
+    if override and life_support:
         changes.append(("life_support_override", None, override))
     _record(conn, ctx, order_id, changes, note)
     queue_email(conn, ctx, order_id, person, "assignment")

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
-    and_,
     case,
     func,
     insert,
@@ -36,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from wo_tui.core.context import Context
 from wo_tui.core.errors import Conflict, InvalidInput
+from wo_tui.core.life_support import life_support_disconnection
 from wo_tui.core.models import (
     assignees,
     billing_outbound,
@@ -436,10 +436,7 @@ def _life_support_skips(override: str | None) -> list[Skip]:
     """A disconnection at a life-support site is not closed, unless overridden."""
     if override:
         return []
-    order = work_orders.c
-    return [
-        Skip(and_(order.type_code == "DISCONNECT", order.life_support), _said(LIFE_SUPPORT_SKIP))
-    ]
+    return [Skip(life_support_disconnection(), _said(LIFE_SUPPORT_SKIP))]
 
 
 def _single_override(ids: list[int], override: str | None) -> str | None:
