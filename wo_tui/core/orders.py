@@ -23,6 +23,7 @@ from wo_tui.core.life_support import needs_life_support_override
 from wo_tui.core.models import assignees, history, notes, outbox, work_order_types, work_orders
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
+from wo_tui.core.status_writer import actor, write_status
 from wo_tui.core.statuses import Priority, WorkOrderStatus
 
 
@@ -82,7 +83,7 @@ def _record(
             {
                 "work_order_id": order_id,
                 "at": now,
-                "actor": ctx.operator,
+                "actor": actor(ctx),
                 "field": field,
                 "old_value": _as_text(old),
                 "new_value": _as_text(new),
@@ -164,9 +165,9 @@ def insert_order(
         source_event_id=source_event_id,
         related_order_id=related_order_id,
         created_at=now,
-        created_by=ctx.operator,
+        created_by=actor(ctx),
         updated_at=now,
-        updated_by=ctx.operator,
+        updated_by=actor(ctx),
         version=1,
     )
     values.setdefault("due_date", add_business_days(ctx.today(), order_type.sla_business_days))
@@ -233,7 +234,7 @@ def edit_order(
                     **{k: _stored(v) for k, v in diff.items()},
                     "version": work_orders.c.version + 1,
                     "updated_at": ctx.now(),
-                    "updated_by": ctx.operator,
+                    "updated_by": actor(ctx),
                 }
             )
         )
@@ -260,7 +261,7 @@ def add_note(ctx: Context, order_id: int, body: str) -> int:
         get_order(conn, order_id)
         note_id = conn.execute(
             insert(notes).returning(notes.c.id),
-            {"work_order_id": order_id, "at": ctx.now(), "author": ctx.operator, "body": text},
+            {"work_order_id": order_id, "at": ctx.now(), "author": actor(ctx), "body": text},
         ).scalar_one()
         return int(note_id)
 
@@ -328,27 +329,23 @@ def _assign_in(
     if status is WorkOrderStatus.SENT and not note:
         raise InvalidInput({"note": "reassigning a SENT order needs a note"})
     now = ctx.now()
-    result = conn.execute(
-        update(work_orders)
-        .where(work_orders.c.id == order_id, work_orders.c.version == order["version"])
-        .values(
-            assignee_id=person["id"],
-            assigned_by=ctx.operator,
-            assigned_at=now,
-            status=WorkOrderStatus.SETUP.value,
-            version=work_orders.c.version + 1,
-            updated_at=now,
-            updated_by=ctx.operator,
-        )
+    # The trail reads assignee, then status (written with the move), then the override.
+    _record(conn, ctx, order_id, [("assignee", order["assignee_name"], person["name"])], note)
+    moved = write_status(
+        conn,
+        ctx,
+        [order_id],
+        WorkOrderStatus.SETUP,
+        values={"assignee_id": person["id"], "assigned_by": actor(ctx), "assigned_at": now},
+        reason=note,
+        now=now,
+        versions={order_id: order["version"]},
+        stay=True,
     )
-    if result.rowcount != 1:
+    if moved != 1:
         raise Conflict(f"{format_number(order_id)} was changed by someone else just now")
-    changes: list[tuple[str, Any, Any]] = [("assignee", order["assignee_name"], person["name"])]
-    if status is not WorkOrderStatus.SETUP:
-        changes.append(("status", status.value, WorkOrderStatus.SETUP.value))
     if override and life_support:
-        changes.append(("life_support_override", None, override))
-    _record(conn, ctx, order_id, changes, note)
+        _record(conn, ctx, order_id, [("life_support_override", None, override)], note)
     queue_email(conn, ctx, order_id, person, "assignment")
     previous = order["assignee_id"]
     if status is WorkOrderStatus.SENT and previous and previous != person["id"]:
@@ -382,6 +379,6 @@ def queue_email(
             "attempts": 0,
             "ical_sequence": int(sequence),
             "created_at": ctx.now(),
-            "created_by": ctx.operator,
+            "created_by": actor(ctx),
         },
     )
