@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from wo_tui.core.context import Context
-from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, TEXT_LIMITS, OrderFields, validate_fields
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.event_lookups import (
@@ -172,7 +171,9 @@ class _Batch:
     def due(self, business_days: int) -> date:
         """`business_days` after today (cached: a batch asks for a handful of values)."""
         if business_days not in self.due_dates:
-            self.due_dates[business_days] = add_business_days(self.today, business_days)
+            self.due_dates[business_days] = self.ctx.calendar.add_business_days(
+                self.today, business_days
+            )
         return self.due_dates[business_days]
 
 

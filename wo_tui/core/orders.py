@@ -16,7 +16,6 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from wo_tui.core.assignees import assignee_named
 from wo_tui.core.context import Context
-from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, NewOrder, OrderFields, validate_fields
 from wo_tui.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from wo_tui.core.life_support import needs_life_support_override
@@ -170,7 +169,7 @@ def insert_order(
         updated_by=actor(ctx),
         version=1,
     )
-    values.setdefault("due_date", add_business_days(ctx.today(), order_type.sla_business_days))
+    values.setdefault("due_date", ctx.due_date(order_type.sla_business_days))
     values.setdefault("service_time", "any")
     order_id = int(
         conn.execute(insert(work_orders).returning(work_orders.c.id), values).scalar_one()
