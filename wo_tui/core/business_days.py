@@ -37,7 +37,7 @@ class BusinessDays:
 
     def is_business_day(self, day: date) -> bool:
         """Monday to Friday and not a public holiday of the region."""
-        return day.weekday() < 5 and (self.region is None or day not in self._holidays())
+        return day.weekday() < 5 and (self.region is None or not self._is_holiday(day))
 
     def add_business_days(self, start: date, days: int) -> date:
         """The `days`-th business day after `start` (counting from a day that is not one is
@@ -66,17 +66,24 @@ class BusinessDays:
         days), Christmas Day'."""
         if self.region is None:
             return "every Monday to Friday is a business day"
-        table: Any = self._holidays()
-        day = today
-        while day.weekday() >= 5 or day not in table:
-            day += timedelta(days=1)
-        return f"{_region_name(table)}; next: {describe_date(day, today)}, {table.get(day)}"
+        ahead = (today + timedelta(days=n) for n in range(2 * 366))
+        day = next((d for d in ahead if d.weekday() < 5 and self._is_holiday(d)), None)
+        with self._lock:
+            table: Any = self._holidays()
+            name = _region_name(table)
+            if day is None:
+                return f"{name}; no public holiday on a weekday in the next two years"
+            return f"{name}; next: {describe_date(day, today)}, {table.get(day)}"
+
+    def _is_holiday(self, day: date) -> bool:
+        # Under the lock: the table fills in each year on its first look-up.
+        with self._lock:
+            return day in self._holidays()
 
     def _holidays(self) -> Container[date]:
-        with self._lock:
-            if self._table is None:
-                self._table = _table(self.region)
-            return self._table
+        if self._table is None:
+            self._table = _table(self.region)
+        return self._table
 
     def __repr__(self) -> str:
         return f"BusinessDays({self.region!r})"
