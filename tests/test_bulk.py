@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Integer, String, func, insert, literal, select, update
 
-from wo_tui.core import status_changes
+from wo_tui.core import status_changes, status_writer
 from wo_tui.core.context import Context
 from wo_tui.core.errors import Conflict, InvalidInput
 from wo_tui.core.models import (
@@ -542,7 +542,7 @@ def test_the_guard_is_in_the_update_statement(
     whole batch is refused and nothing is saved."""
     target, bystander = make(ctx), make(ctx)
     versions = {target: 1, bystander: 1}
-    real_write_history = status_changes._write_history
+    real_write_history = status_writer._write_history
 
     def write_history_then_change(conn: Any, *args: Any) -> int:
         written = real_write_history(conn, *args)
@@ -550,7 +550,7 @@ def test_the_guard_is_in_the_update_statement(
         return written
 
     before = snapshot(ctx)
-    monkeypatch.setattr(status_changes, "_write_history", write_history_then_change)
+    monkeypatch.setattr(status_writer, "_write_history", write_history_then_change)
     with pytest.raises(Conflict, match="1 orders changed but 2 history rows were written"):
         bulk_complete(ctx, [target, bystander], expected_versions=versions)
     assert snapshot(ctx) == before

@@ -42,7 +42,8 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from wo_tui.core.clock import Zone, describe_zone, utc_now
+from wo_tui.core.business_days import BusinessDays, check_region
+from wo_tui.core.clock import Zone, describe_zone, local_time, utc_now
 from wo_tui.core.db import BUSY_TIMEOUT_MS, sqlite_file, sqlite_url
 from wo_tui.core.errors import did_you_mean
 from wo_tui.core.event_settings import EventsSettings
@@ -302,7 +303,8 @@ def _nearest_zone(name: str) -> str:
 
 
 class SlaSettings(BaseModel):
-    """Service levels: the utility's time zone, for every date and time of day."""
+    """Service levels: the utility's time zone, for every date and time of day, and its
+    public holidays, which are not business days."""
 
     model_config = _SECTION
     timezone: str | None = Field(
@@ -310,6 +312,14 @@ class SlaSettings(BaseModel):
         description=(
             "The utility's time zone, a tz database name such as Australia/Sydney: 'today', "
             "due dates, overdue and every time shown follow it; unset = this machine's."
+        ),
+    )
+
+    holidays: str | None = Field(
+        None,
+        description=(
+            "Whose public holidays are not business days: a country code and maybe a "
+            "subdivision, such as AU-NSW; unset = every Monday to Friday is a business day."
         ),
     )
 
@@ -324,9 +334,18 @@ class SlaSettings(BaseModel):
             raise ValueError(f"unknown time zone{_nearest_zone(value)}") from None
         return value
 
+    @field_validator("holidays")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        return check_region(value)
+
     def zone(self) -> Zone:
         """The zone to compute dates in (None: the machine's own, as `TZ` says)."""
         return None if self.timezone is None else ZoneInfo(self.timezone)
+
+    def calendar(self) -> BusinessDays:
+        """The business days that due dates count (Monday to Friday, less the holidays)."""
+        return BusinessDays(self.holidays)
 
 
 @dataclass(frozen=True)
@@ -608,5 +627,8 @@ def describe(settings: Settings) -> str:
         if sla.timezone
         else f"(not set: this machine's, {zone_now})"
     )
-    section("sla", sla, {"timezone": zone})
+    today = local_time(utc_now(), sla.zone()).date()
+    days = sla.calendar().describe(today)
+    holidays = f"{_show(sla.holidays)} ({days})" if sla.holidays else f"(not set: {days})"
+    section("sla", sla, {"timezone": zone, "holidays": holidays})
     return "\n".join(lines).rstrip() + "\n"

@@ -21,11 +21,9 @@ from dataclasses import replace
 from typing import Any
 
 from wo_tui.cli.runtime import EXIT_OK, EXIT_PARTIAL, Runtime, explain
+from wo_tui.core.backoff import PAUSED_BACKOFF
 from wo_tui.core.supervisor import Job, Round, Supervisor
 
-PAUSED_BACKOFF = 12
-"""After a pause the sender waits this many intervals, so a wrong password does not hammer
-the mail server."""
 STOP_MARGIN_SECONDS = 4.0
 """After a signal, how long beyond the sender's grace the worker waits for its jobs."""
 

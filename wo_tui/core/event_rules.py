@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from wo_tui.core.context import Context
-from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, TEXT_LIMITS, OrderFields, validate_fields
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.event_lookups import (
@@ -34,6 +33,7 @@ from wo_tui.core.event_lookups import (
 )
 from wo_tui.core.event_rows import ReadRow
 from wo_tui.core.event_settings import EventRule, EventsSettings
+from wo_tui.core.life_support import needs_life_support_override
 from wo_tui.core.nmi import check_site_id
 from wo_tui.core.orders import OrderType, order_types
 from wo_tui.core.sanitize import clean_text
@@ -171,7 +171,9 @@ class _Batch:
     def due(self, business_days: int) -> date:
         """`business_days` after today (cached: a batch asks for a handful of values)."""
         if business_days not in self.due_dates:
-            self.due_dates[business_days] = add_business_days(self.today, business_days)
+            self.due_dates[business_days] = self.ctx.calendar.add_business_days(
+                self.today, business_days
+            )
         return self.due_dates[business_days]
 
 
@@ -299,7 +301,7 @@ class _Shape:
     assignment: Trail
     """What the default assignee adds to the trail (a note, or the assignment)."""
     held: dict[str, Any]
-    """`values` for a life-support disconnection: held, never assigned."""
+    """What a life-support disconnection has instead of `values`: held, never assigned."""
 
 
 def _shape(batch: _Batch, rule: EventRule, type_code: str, event_type: str) -> _Shape:
@@ -353,7 +355,7 @@ def _shape(batch: _Batch, rule: EventRule, type_code: str, event_type: str) -> _
         "updated_by": operator,
         "version": 1,
     }
-    held = values | {
+    held = {
         "status": WorkOrderStatus.ON_HOLD.value,
         "hold_note": LIFE_SUPPORT_WARNING,
         "assignee_id": None,
@@ -387,15 +389,14 @@ def _order_row(
             "must resend the event with it, or fix the row and retry"
         )
     trail: Trail = [("status", None, NEW, reason), *warnings]
-    if event["life_support"] and shape.order_type.code == "DISCONNECT":
-        values = {**customer, **shape.held}
+    values = {**customer, **shape.values, "life_support": bool(event["life_support"])}
+    if needs_life_support_override(values):
+        values |= shape.held
         trail[0] = ("status", None, WorkOrderStatus.ON_HOLD.value, reason)
         trail.append(LIFE_SUPPORT_TRAIL)
         person = None
     else:
-        values = {**customer, **shape.values}
         trail += shape.assignment
         person = shape.person
     values["source_event_id"] = event["id"] if shape.main else None
-    values["life_support"] = bool(event["life_support"])
     return NewOrderRow(values, trail, person)

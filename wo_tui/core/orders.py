@@ -16,12 +16,13 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from wo_tui.core.assignees import assignee_named
 from wo_tui.core.context import Context
-from wo_tui.core.dates import add_business_days
 from wo_tui.core.drafts import FIELD_LABELS, NewOrder, OrderFields, validate_fields
 from wo_tui.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from wo_tui.core.life_support import needs_life_support_override
 from wo_tui.core.models import assignees, history, notes, outbox, work_order_types, work_orders
 from wo_tui.core.numbers import format_number
 from wo_tui.core.sanitize import clean_text
+from wo_tui.core.status_writer import actor, write_status
 from wo_tui.core.statuses import Priority, WorkOrderStatus
 
 
@@ -81,7 +82,7 @@ def _record(
             {
                 "work_order_id": order_id,
                 "at": now,
-                "actor": ctx.operator,
+                "actor": actor(ctx),
                 "field": field,
                 "old_value": _as_text(old),
                 "new_value": _as_text(new),
@@ -163,12 +164,12 @@ def insert_order(
         source_event_id=source_event_id,
         related_order_id=related_order_id,
         created_at=now,
-        created_by=ctx.operator,
+        created_by=actor(ctx),
         updated_at=now,
-        updated_by=ctx.operator,
+        updated_by=actor(ctx),
         version=1,
     )
-    values.setdefault("due_date", add_business_days(ctx.today(), order_type.sla_business_days))
+    values.setdefault("due_date", ctx.due_date(order_type.sla_business_days))
     values.setdefault("service_time", "any")
     order_id = int(
         conn.execute(insert(work_orders).returning(work_orders.c.id), values).scalar_one()
@@ -232,7 +233,7 @@ def edit_order(
                     **{k: _stored(v) for k, v in diff.items()},
                     "version": work_orders.c.version + 1,
                     "updated_at": ctx.now(),
-                    "updated_by": ctx.operator,
+                    "updated_by": actor(ctx),
                 }
             )
         )
@@ -259,7 +260,7 @@ def add_note(ctx: Context, order_id: int, body: str) -> int:
         get_order(conn, order_id)
         note_id = conn.execute(
             insert(notes).returning(notes.c.id),
-            {"work_order_id": order_id, "at": ctx.now(), "author": ctx.operator, "body": text},
+            {"work_order_id": order_id, "at": ctx.now(), "author": actor(ctx), "body": text},
         ).scalar_one()
         return int(note_id)
 
@@ -316,7 +317,8 @@ def _assign_in(
 ) -> None:
     order = get_order(conn, order_id)
     override = (clean_text(override).strip() or None) if override else None
-    if order["type_code"] == "DISCONNECT" and order["life_support"] and not override:
+    life_support = needs_life_support_override(order)
+    if life_support and not override:
         raise NotAllowed(f"{format_number(order_id)} {LIFE_SUPPORT_SEND}")
     status = WorkOrderStatus(order["status"])
     person = active_assignee(conn, assignee_name)
@@ -326,27 +328,23 @@ def _assign_in(
     if status is WorkOrderStatus.SENT and not note:
         raise InvalidInput({"note": "reassigning a SENT order needs a note"})
     now = ctx.now()
-    result = conn.execute(
-        update(work_orders)
-        .where(work_orders.c.id == order_id, work_orders.c.version == order["version"])
-        .values(
-            assignee_id=person["id"],
-            assigned_by=ctx.operator,
-            assigned_at=now,
-            status=WorkOrderStatus.SETUP.value,
-            version=work_orders.c.version + 1,
-            updated_at=now,
-            updated_by=ctx.operator,
-        )
+    # The trail reads assignee, then status (written with the move), then the override.
+    _record(conn, ctx, order_id, [("assignee", order["assignee_name"], person["name"])], note)
+    moved = write_status(
+        conn,
+        ctx,
+        [order_id],
+        WorkOrderStatus.SETUP,
+        values={"assignee_id": person["id"], "assigned_by": actor(ctx), "assigned_at": now},
+        reason=note,
+        now=now,
+        versions={order_id: order["version"]},
+        stay=True,
     )
-    if result.rowcount != 1:
+    if moved != 1:
         raise Conflict(f"{format_number(order_id)} was changed by someone else just now")
-    changes: list[tuple[str, Any, Any]] = [("assignee", order["assignee_name"], person["name"])]
-    if status is not WorkOrderStatus.SETUP:
-        changes.append(("status", status.value, WorkOrderStatus.SETUP.value))
-    if override and order["type_code"] == "DISCONNECT" and order["life_support"]:
-        changes.append(("life_support_override", None, override))
-    _record(conn, ctx, order_id, changes, note)
+    if override and life_support:
+        _record(conn, ctx, order_id, [("life_support_override", None, override)], note)
     queue_email(conn, ctx, order_id, person, "assignment")
     previous = order["assignee_id"]
     if status is WorkOrderStatus.SENT and previous and previous != person["id"]:
@@ -380,6 +378,6 @@ def queue_email(
             "attempts": 0,
             "ical_sequence": int(sequence),
             "created_at": ctx.now(),
-            "created_by": ctx.operator,
+            "created_by": actor(ctx),
         },
     )

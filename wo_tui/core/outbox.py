@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from wo_tui.core.backoff import backoff_seconds
 from wo_tui.core.context import Context
 from wo_tui.core.errors import NotAllowed, NotFound
 from wo_tui.core.models import outbox
@@ -107,8 +108,13 @@ class SendOutcome:
 def retry_delay(attempt: int, *, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: about 1, 2, 4 ... minutes, capped at an hour; the
     wait is drawn between half and all of that, so senders do not retry in lockstep."""
-    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    return ceiling / 2 + (rng or random).random() * ceiling / 2
+    return backoff_seconds(
+        attempt,
+        first=RETRY_BASE_SECONDS,
+        cap=RETRY_CAP_SECONDS,
+        spread=(0.5, 1.0),
+        rand=(rng or random).random,
+    )
 
 
 def claim_due(

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, TextClause, or_, text
 from sqlalchemy.exc import DBAPIError
 
+from wo_tui.core.backoff import backoff_seconds
 from wo_tui.core.bulk import insert_rows, update_rows
 from wo_tui.core.context import Context
 from wo_tui.core.event_rows import POLLER_COLUMNS, ReadRow, reader
@@ -87,8 +88,14 @@ class PollResult:
 
 def backoff_delay(attempts: int, rand: Callable[[], float] = random.random) -> timedelta:
     """How long to wait after the `attempts`-th failure: 30 s doubling up to 1 h, ±25%."""
-    nominal = min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
-    return nominal * (1 + BACKOFF_JITTER * (2 * rand() - 1))
+    wait = backoff_seconds(
+        attempts,
+        first=BACKOFF_FIRST.total_seconds(),
+        cap=BACKOFF_MAX.total_seconds(),
+        spread=(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER),
+        rand=rand,
+    )
+    return timedelta(seconds=wait)
 
 
 def process_batch(

@@ -11,9 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from wo_tui.core.clock import Zone, local_time
 from wo_tui.core.context import Context
-from wo_tui.core.dates import add_business_days
 from wo_tui.core.models import assignees, events, history, work_orders
 from wo_tui.core.nmi import nmi_checksum
 from wo_tui.core.orders import order_types
@@ -145,9 +143,7 @@ def seed_orders(
         trail: list[dict[str, Any]] = []
         for offset in range(size):
             order_id = next_id + made + offset
-            orders.append(
-                _order(rng, order_id, types, tech_ids, now, today, ctx.zone, closed_share)
-            )
+            orders.append(_order(rng, order_id, types, tech_ids, now, today, ctx, closed_share))
             trail.append(
                 {
                     "work_order_id": order_id,
@@ -181,15 +177,16 @@ def _order(
     tech_ids: list[int],
     now: datetime,
     today: Any,
-    zone: Zone,
+    ctx: Context,
     closed_share: float,
 ) -> dict[str, Any]:
     order_type = rng.choice(types)
     closed = rng.random() < closed_share
     status = _pick(rng, CLOSED_MIX if closed else STATUS_MIX)
     created = now - timedelta(days=rng.randrange(0, 30), minutes=rng.randrange(0, 1440))
-    # Due by the SLA from the day it was made, in the utility's zone (as create_order does).
-    due = add_business_days(local_time(created, zone).date(), order_type.sla_business_days)
+    # Due by the SLA from the day it was made, in the utility's zone and business days (as
+    # create_order does).
+    due = ctx.calendar.add_business_days(ctx.local(created).date(), order_type.sla_business_days)
     suburb, state, postcode = rng.choice(SUBURBS)
     assigned = status in ("SETUP", "SENT") or (status != "NEW" and rng.random() < 0.5)
     scheduled = today + timedelta(days=rng.randrange(-3, 10)) if assigned else None

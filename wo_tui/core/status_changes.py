@@ -2,40 +2,29 @@
 
 Each call is one transaction that reports a per-order outcome (done, skipped with the reason,
 or conflict with who changed the order). The orders are changed by set, never read into
-Python first: why an order cannot make the move (already there, a move the status machine
-forbids, the action's own rules such as a life-support disconnection) is one SQL expression,
-and the guarded `UPDATE ... WHERE id IN (...) AND version = :v AND <why not> IS NULL` changes
-the orders for which it is NULL, so the status machine and the lost-update guard are enforced
-in the write itself. History rows (`INSERT ... SELECT`, just before the UPDATE, with the same
-condition) and the billing feed are written in the same transaction. A preview for the
-confirmation reads its reasons from the same expression.
+Python first, by the one status writer (`status_writer.py`): why an order cannot make the
+move (already there, a move the status machine forbids, the action's own rules such as a
+life-support disconnection) is one SQL expression, and the guarded `UPDATE ... WHERE id IN
+(...) AND version = :v AND <why not> IS NULL` changes the orders for which it is NULL, so
+the status machine and the lost-update guard are enforced in the write itself. History rows
+(`INSERT ... SELECT`, just before the UPDATE, with the same condition) and the billing feed
+are written in the same transaction. A preview for the confirmation reads its reasons from
+the same expression.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import (
-    Connection,
-    Select,
-    String,
-    and_,
-    case,
-    func,
-    insert,
-    literal,
-    null,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Select, case, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from wo_tui.core.context import Context
-from wo_tui.core.errors import Conflict, InvalidInput
+from wo_tui.core.errors import InvalidInput
+from wo_tui.core.life_support import life_support_disconnection
 from wo_tui.core.models import (
     assignees,
     billing_outbound,
@@ -47,13 +36,8 @@ from wo_tui.core.orders import queue_email
 from wo_tui.core.outcomes import BatchResult, OrderOutcome, Result
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.sql import id_set, order_number
-from wo_tui.core.statuses import (
-    OPEN_STATUSES,
-    CancelReason,
-    Outcome,
-    WorkOrderStatus,
-    allowed_from,
-)
+from wo_tui.core.status_writer import Skip, actor, said, status_is, why_not, write_status
+from wo_tui.core.statuses import OPEN_STATUSES, CancelReason, Outcome, WorkOrderStatus
 
 NO_SUCH_ORDER = "no such order"
 LIFE_SUPPORT_SKIP = (
@@ -70,17 +54,6 @@ class OrderType(NamedTuple):
     fee_code: str | None
 
 
-class Skip(NamedTuple):
-    """A reason of an action's own to leave an order as it is, in SQL: `when` is a condition
-    on the order's columns, `why` the reason as SQL text (`_said`, `_status_is`). An order
-    is changed unless some `when` is true: a `when` that is NULL for an order (a comparison
-    with a NULL column) does not skip it, so write conditions that are true or false for
-    every order (`IS NULL`, `IS NOT DISTINCT FROM`, columns that are NOT NULL)."""
-
-    when: ColumnElement[bool]
-    why: ColumnElement[str]
-
-
 Changes = Callable[[OrderType], dict[str, Any]]
 """The column values to set on an order of one type (beyond status, version and updated_*).
 They depend on the type only: they are worked out once per type, and where the types differ
@@ -89,32 +62,6 @@ the UPDATE sets them with a `CASE type_code`."""
 
 def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids))
-
-
-def _said(text: str) -> ColumnElement[str]:
-    return literal(text, String())
-
-
-def _status_is(rest: str) -> ColumnElement[str]:
-    """'is ' || status || rest: a reason that names the order's status."""
-    return _said("is ") + work_orders.c.status + _said(rest)
-
-
-def _skip_reason(target: WorkOrderStatus, skips: Sequence[Skip]) -> ColumnElement[str | None]:
-    """Why an order cannot make the move to `target`, as one SQL expression (NULL when it
-    can): already there, a move the status machine forbids, or one of the action's own
-    `skips`, in that order. The write changes exactly the orders for which it is NULL; the
-    preview and the report of a batch read their reasons from the same expression, so what
-    is shown and what is done cannot disagree."""
-    status = work_orders.c.status
-    allowed = {s.value for s in allowed_from(target)}
-    forbidden = [s.value for s in WorkOrderStatus if s is not target and s.value not in allowed]
-    whens = [(status == target.value, _said(f"already {target.value}"))]
-    if forbidden:
-        whens.append((status.in_(forbidden), _status_is(f"; cannot go to {target.value}")))
-    # A reason that came out NULL would read as "no reason": the order would be changed.
-    whens.extend((when, func.coalesce(why, _said("skipped"))) for when, why in skips)
-    return case(*whens, else_=null())
 
 
 def change_status(
@@ -133,49 +80,30 @@ def change_status(
     """Move every order in `ids` to `target` where the status machine and the action's
     `skips` allow it, in one transaction, by set: the orders are not read into Python.
 
-    Per version the caller saw (`expected_versions`, id → version; a change made by someone
-    else since then is a conflict, not an overwrite) there are two statements over the same
-    condition, `id IN (<ids>) AND version = :v AND <skip reason> IS NULL`: an `INSERT ...
-    SELECT` of the history rows (with the old status) and the guarded `UPDATE`. Both run
-    under the write lock (`BEGIN IMMEDIATE` on SQLite, the rows locked `FOR UPDATE` first on
-    PostgreSQL), so they match the same rows; their counts are checked. Only when some order
-    was not changed, or the versions after the change are not known from the caller's, is
-    each order's outcome read back (one statement). `after` runs in the same transaction
-    with the batch id (its history rows name the changed orders)."""
+    The orders are written by `write_status` (history rows and the guarded `UPDATE`, per
+    version the caller saw in `expected_versions`, id → version: a change made by someone
+    else since then is a conflict, not an overwrite). Only when some order was not changed,
+    or the versions after the change are not known from the caller's, is each order's
+    outcome read back (one statement). `after` runs in the same transaction with the batch
+    id (its history rows name the changed orders)."""
     order_ids = _unique(ids)
     wanted = expected_versions or {}
     expected = {i: int(wanted[i]) for i in order_ids if i in wanted}
     batch = BatchResult(batch_id=uuid.uuid4().hex, action=action)
     now = ctx.now()
-    skip = _skip_reason(target, skips)
-    order = work_orders.c
     with ctx.db.write() as conn:
-        if conn.dialect.name == "postgresql":
-            # Lock in id order: two batches over overlapping orders would otherwise lock in
-            # opposite orders and deadlock.
-            conn.execute(
-                select(order.id)
-                .where(order.id.in_(id_set(conn, order_ids)))
-                .order_by(order.id)
-                .with_for_update(of=work_orders)
-            ).all()
-        values = _new_values(conn, ctx, target, changes, now)
-        changed = 0
-        for version, group in _by_version(order_ids, expected).items():
-            eligible: list[ColumnElement[bool]] = [
-                order.id.in_(id_set(conn, group)),
-                skip.is_(None),
-            ]
-            if version is not None:
-                eligible.append(order.version == version)
-            logged = _write_history(conn, ctx, batch.batch_id, eligible, target, reason, now)
-            moved = conn.execute(update(work_orders).where(*eligible).values(values)).rowcount
-            if moved != logged:  # cannot happen under the lock; never commit a wrong trail
-                raise Conflict(
-                    f"{moved} orders changed but {logged} history rows were written: the "
-                    "orders changed while the batch ran, so nothing was saved; run it again"
-                )
-            changed += moved
+        changed = write_status(
+            conn,
+            ctx,
+            order_ids,
+            target,
+            values=_new_values(conn, changes),
+            reason=reason,
+            now=now,
+            versions=expected,
+            skips=skips,
+            batch_id=batch.batch_id,
+        )
         if changed == len(order_ids):
             batch.outcomes = [OrderOutcome(i, Result.DONE) for i in order_ids]
             if len(expected) == len(order_ids):
@@ -184,7 +112,7 @@ def change_status(
                 batch.versions = _versions(conn, order_ids)
         else:
             batch.outcomes, batch.versions = _report(
-                conn, ctx, batch.batch_id, order_ids, expected, skip
+                conn, ctx, batch.batch_id, order_ids, expected, why_not(target, skips)
             )
         if changed:
             if billing_action is not None:
@@ -194,21 +122,10 @@ def change_status(
     return batch
 
 
-def _by_version(order_ids: list[int], expected: dict[int, int]) -> dict[int | None, list[int]]:
-    """The ids per version the caller saw (None: no version given). A batch has a handful of
-    distinct versions, and a plain `version = :v` costs SQLite nothing where matching (id,
-    version) pairs against a set cost a quarter of the statement."""
-    groups: dict[int | None, list[int]] = defaultdict(list)
-    for order_id in order_ids:
-        groups[expected.get(order_id)].append(order_id)
-    return groups
-
-
-def _new_values(
-    conn: Connection, ctx: Context, target: WorkOrderStatus, changes: Changes, now: Any
-) -> dict[str, Any]:
-    """The SET of the guarded UPDATE: `changes` worked out for each order type (a handful
-    of rows), a plain value where every type gets the same, else `CASE type_code ...`."""
+def _new_values(conn: Connection, changes: Changes) -> dict[str, Any]:
+    """The values of the guarded UPDATE (beyond the status and version): `changes` worked
+    out for each order type (a handful of rows), a plain value where every type gets the
+    same, else `CASE type_code ...`."""
     types = work_order_types.c
     per_type = {
         kind.code: changes(kind)
@@ -235,43 +152,7 @@ def _new_values(
             value=order.type_code,
             else_=column,
         )
-    return {
-        **values,
-        "status": target.value,
-        "version": order.version + 1,
-        "updated_at": now,
-        "updated_by": ctx.operator,
-    }
-
-
-def _write_history(
-    conn: Connection,
-    ctx: Context,
-    batch_id: str,
-    eligible: Sequence[ColumnElement[bool]],
-    target: WorkOrderStatus,
-    reason: str | None,
-    now: Any,
-) -> int:
-    """One history row per order that `eligible` matches, with its status before the change:
-    `INSERT ... SELECT`, run just before the UPDATE with the same condition. Returns the
-    number of rows written."""
-    order = work_orders.c
-    trail = history.c
-    row = {
-        "work_order_id": order.id,
-        "at": literal(now, trail.at.type),
-        "actor": literal(ctx.operator, trail.actor.type),
-        "field": literal("status", trail.field.type),
-        "old_value": order.status,
-        "new_value": literal(target.value, trail.new_value.type),
-        "reason": literal(reason, trail.reason.type),
-        "batch_id": literal(batch_id, trail.batch_id.type),
-    }
-    source = select(*row.values()).where(*eligible)
-    statement = insert(history).from_select(list(row), source)
-    # An INSERT's row count is kept only on request (psycopg's would read -1).
-    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+    return values
 
 
 def _changed_by(batch_id: str) -> Select[Any]:
@@ -341,7 +222,7 @@ def preview(
     outcomes a confirmation shows, and the versions to guard the real change with."""
     order_ids = _unique(ids)
     closing = target in (WorkOrderStatus.COMPLETED, WorkOrderStatus.CANCELLED)
-    skip = _skip_reason(target, _life_support_skips(life_support_override) if closing else [])
+    skip = why_not(target, _life_support_skips(life_support_override) if closing else [])
     result = BatchResult(batch_id="", action=f"to {target.value}")
     order = work_orders.c
     with ctx.db.read() as conn:
@@ -418,7 +299,7 @@ def _write_billing(
         "reading": order.reading,
         "reading_to_follow": order.reading_to_follow,
         "fee_code": order.fee_code,
-        "actor": literal(ctx.operator, billing_outbound.c.actor.type),
+        "actor": literal(actor(ctx), billing_outbound.c.actor.type),
         "at": literal(now, billing_outbound.c.at.type),
     }
     source = select(*feed.values()).where(order.id.in_(_changed_by(batch_id))).order_by(order.id)
@@ -436,10 +317,7 @@ def _life_support_skips(override: str | None) -> list[Skip]:
     """A disconnection at a life-support site is not closed, unless overridden."""
     if override:
         return []
-    order = work_orders.c
-    return [
-        Skip(and_(order.type_code == "DISCONNECT", order.life_support), _said(LIFE_SUPPORT_SKIP))
-    ]
+    return [Skip(life_support_disconnection(), said(LIFE_SUPPORT_SKIP))]
 
 
 def _single_override(ids: list[int], override: str | None) -> str | None:
@@ -526,7 +404,7 @@ def bulk_complete(
         skips.insert(
             0,
             Skip(
-                kind.not_in(read_types), _said("a ") + kind + _said(" order takes no meter reading")
+                kind.not_in(read_types), said("a ") + kind + said(" order takes no meter reading")
             ),
         )
 
@@ -534,7 +412,7 @@ def bulk_complete(
         needs_reading = kind.completion_needs == "reading" and outcome is Outcome.DONE
         return {
             "completed_at": now,
-            "completed_by": ctx.operator,
+            "completed_by": actor(ctx),
             "completion_note": note,
             "outcome": outcome.value,
             "outcome_reason": outcome_reason,
@@ -576,7 +454,7 @@ def bulk_cancel(
     now = ctx.now()
     fields = {
         "cancelled_at": now,
-        "cancelled_by": ctx.operator,
+        "cancelled_by": actor(ctx),
         "cancel_reason": code.value,
         "cancel_note": note,
         "fee_code": None,
@@ -664,7 +542,7 @@ def reopen(
         action="reopened",
         reason=why,
         changes=lambda _kind: cleared,
-        skips=[Skip(work_orders.c.status.in_(OPEN_STATUSES), _status_is(", not closed"))],
+        skips=[Skip(work_orders.c.status.in_(OPEN_STATUSES), status_is(", not closed"))],
         billing_action="REOPENED",
         expected_versions=expected_versions,
     )
@@ -703,11 +581,11 @@ def release_hold(
         raise InvalidInput({"status": "an order leaves hold to NEW or SETUP"})
     why = _text(note, what="note")
     order = work_orders.c
-    skips = [Skip(order.status != WorkOrderStatus.ON_HOLD.value, _status_is(", not on hold"))]
+    skips = [Skip(order.status != WorkOrderStatus.ON_HOLD.value, status_is(", not on hold"))]
     if to is WorkOrderStatus.SETUP:
         # SETUP means scheduled and assigned, ready to send: not without an assignee.
         skips.append(
-            Skip(order.assignee_id.is_(None), _said("has no assignee; assign it to set it up"))
+            Skip(order.assignee_id.is_(None), said("has no assignee; assign it to set it up"))
         )
 
     return change_status(
@@ -744,7 +622,5 @@ def unassign(ctx: Context, ids: Iterable[int], note: str | None = None) -> Batch
         action="unassigned",
         reason=_text(note, what="note") or "unassigned",
         changes=lambda _kind: {"assignee_id": None, "assigned_at": None, "assigned_by": None},
-        skips=[
-            Skip(work_orders.c.status != WorkOrderStatus.SETUP.value, _status_is(", not SETUP"))
-        ],
+        skips=[Skip(work_orders.c.status != WorkOrderStatus.SETUP.value, status_is(", not SETUP"))],
     )

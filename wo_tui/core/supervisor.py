@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wo_tui.core.backoff import backoff_seconds
+
 __all__ = ["BACKOFF_FIRST_SECONDS", "BACKOFF_MAX_SECONDS", "Job", "Round", "Supervisor"]
 
 BACKOFF_FIRST_SECONDS = 2.0
@@ -46,7 +48,7 @@ class Job:
 
 def backoff(failures: int, first: float = BACKOFF_FIRST_SECONDS) -> float:
     """The wait after the `failures`-th failure in a row: `first`, doubling, at most 2 min."""
-    return min(first * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
+    return backoff_seconds(failures, first=first, cap=BACKOFF_MAX_SECONDS)
 
 
 class Supervisor:

@@ -17,6 +17,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from wo_tui.core.backoff import PAUSED_BACKOFF
 from wo_tui.core.redact import explain
 from wo_tui.core.supervisor import Job, Supervisor
 from wo_tui.tui.messages import BackgroundFailed, EmailsPaused, EmailsSent, EventsIngested
@@ -28,9 +29,6 @@ POLLER = "event poller"
 SENDER = "email sender"
 SENDER_OPERATOR = "mail-sender"
 """The name the sender's changes (an order becoming SENT) are recorded under."""
-PAUSED_BACKOFF = 12
-"""After a pause (login refused, no TLS) the sender waits this many intervals before trying
-again, so that a wrong password does not hammer the mail server."""
 SEND_BATCH = 20
 SEND_REST_SECONDS = 0.2
 """The app's sender takes the outbox 20 emails at a time and rests after each batch, so a

@@ -29,6 +29,7 @@ from wo_tui.core.detail import (
     previous_reading,
 )
 from wo_tui.core.errors import WorkOrderError
+from wo_tui.core.life_support import needs_life_support_override
 from wo_tui.core.orders import add_note, assign
 from wo_tui.core.outcomes import BatchResult, Result
 from wo_tui.core.statuses import CancelReason
@@ -240,7 +241,7 @@ class DetailScreen(Screen[None]):
             self.reload()
 
         order = detail.order
-        needs_override = order["type_code"] == "DISCONNECT" and bool(order["life_support"])
+        needs_override = needs_life_support_override(order)
         self.app.push_screen(
             AssignScreen(detail.number, self.ctx.today(), needs_override=needs_override), chosen
         )
@@ -388,7 +389,7 @@ class DetailScreen(Screen[None]):
 
 def needs_override(detail: OrderDetail) -> bool:
     """A disconnection at a life-support site: closing it needs a person's stated reason."""
-    return detail.order["type_code"] == "DISCONNECT" and bool(detail.order["life_support"])
+    return needs_life_support_override(detail.order)
 
 
 def override_prompt(detail: OrderDetail, doing: str) -> TextPromptScreen:

@@ -18,7 +18,6 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from wo_tui.core.assignees import list_assignees
 from wo_tui.core.context import Context
-from wo_tui.core.dates import add_business_days
 from wo_tui.core.detail import changes_since, last_history_id
 from wo_tui.core.errors import Conflict, InvalidInput, WorkOrderError
 from wo_tui.core.numbers import format_number
@@ -205,7 +204,7 @@ class OrderFormScreen(KeepsTyping, Screen[int | None]):
             return
         order_type = self.types[str(event.value)]
         self.query_one("#field-priority", Select).value = order_type.default_priority
-        due = add_business_days(self.today, order_type.sla_business_days)
+        due = self.ctx.calendar.add_business_days(self.today, order_type.sla_business_days)
         self.query_one("#field-due_date", Input).value = due.isoformat()
         self._mark_required(order_type)
 

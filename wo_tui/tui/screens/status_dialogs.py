@@ -20,6 +20,7 @@ from wo_tui.core.assignees import list_assignees
 from wo_tui.core.dates import describe_date, parse_date
 from wo_tui.core.detail import OrderDetail, PreviousReading
 from wo_tui.core.errors import InvalidInput
+from wo_tui.core.life_support import needs_life_support_override
 from wo_tui.core.sanitize import clean_text
 from wo_tui.core.status_changes import parse_reading
 from wo_tui.core.statuses import Outcome
@@ -97,8 +98,7 @@ class CompleteScreen(KeepsTyping, ModalScreen[CompleteAnswer | None]):
     @property
     def needs_override(self) -> bool:
         """Life-support disconnection: an explicit override reason is required."""
-        o = self.detail.order
-        return o["type_code"] == "DISCONNECT" and bool(o["life_support"])
+        return needs_life_support_override(self.detail.order)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
