@@ -34,10 +34,13 @@ COLUMNS = {
     "payload": ("payload",),
     "payload and customer_name": ("payload", "customer_name"),
 }
-MAX_RSS_MB = {"sqlite": 240, "postgresql": 100}
+MAX_RSS_MB = {"sqlite": 400, "postgresql": 100}
 """The worker's peak resident memory (measured: SQLite 173 MB with the payload, 199 MB with
-both; PostgreSQL 64 MB, as without them; it was 200, 262 and 148 MB when the worker fetched
-them). On PostgreSQL the value stays in the server. SQLite runs inside the worker: to mark
+both, but up to 260 MB on a loaded machine, whose page cache and the database's memory map
+count in it; PostgreSQL 64 MB, as without them; it was 200, 262 and 148 MB when the worker
+fetched them, ~600 MB in the app as first reported). The SQLite bound only catches a return
+to the reported hundreds of MB; `test_python_never_holds_an_oversized_value` is the exact
+proof. On PostgreSQL the value stays in the server. SQLite runs inside the worker: to mark
 an event dead it rewrites the whole row (SQLite always does), which costs a few times the
 value inside SQLite, however the poller reads it. That Python never holds such a value is
 checked exactly by `test_python_never_holds_an_oversized_value`."""
