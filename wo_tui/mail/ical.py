@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-
-from icalendar import Calendar, Event, vCalAddress
+from typing import TYPE_CHECKING
 
 from wo_tui.core.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from icalendar import vCalAddress
 
 PRODUCT = "-//wo-tui//work orders//EN"
 
@@ -59,6 +61,8 @@ def _text(value: str) -> str:
 
 
 def _person(address: str, **params: str) -> vCalAddress:
+    from icalendar import vCalAddress
+
     person = vCalAddress(f"mailto:{address}")
     person.params.update(params)
     return person
@@ -66,6 +70,10 @@ def _person(address: str, **params: str) -> vCalAddress:
 
 def calendar(entry: CalendarEntry) -> bytes:
     """The whole VCALENDAR (METHOD:REQUEST, or CANCEL for a cancellation), UTF-8."""
+    # Imported on first use: 10 MB and a tenth of a second that a worker with no
+    # invitation to send (only billing events) never pays.
+    from icalendar import Calendar, Event
+
     event = Event()
     event.add("uid", entry.uid)
     event.add("sequence", entry.sequence)
