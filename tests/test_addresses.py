@@ -53,7 +53,7 @@ REFUSED = {
     "sam@field.example.": "joined by single dots",
     "sam@-field.example": "starting and ending with a letter or digit",
     "sam@field-.example": "starting and ending with a letter or digit",
-    f"sam@{'d' * 64}.example": "starting and ending with a letter or digit",
+    f"sam@{'d' * 64}.example": "a name in the domain (between dots) is longer than 63",
     f"{'l' * 65}@field.example": "the part before the @ is longer than 64 characters (65)",
     f"sam@{'d.' * 130}example": "it is longer than 254 characters",
 }
