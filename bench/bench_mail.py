@@ -5,7 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/bench_mail.py [--emails 1000] [--runs 3] [--connections 4]
 
 An aiosmtpd sink (accepts everything, keeps nothing) runs in a SEPARATE process (in-process it
-shares the interpreter lock with the sender and caps the figure). One SQLite file is prepared
+would share the interpreter lock and cap the figure). One SQLite file is prepared
 once with 1,000 assigned orders (1,000 queued assignment emails, each with its calendar
 invitation); every run works on a fresh copy of it and includes all outbox bookkeeping:
 claim, build the message, send, mark sent and move the order SETUP → SENT with history.
@@ -23,7 +23,10 @@ thread), and the event loop's thread (SMTP with aiosmtplib, the feed).
 
 Each figure is the median of --runs runs (messages per second, wall time); the runs of the
 two senders are interleaved so noise from other jobs spreads over both. The sink's count is
-checked after every run: exactly --emails messages arrived.
+checked after every run: exactly --emails messages arrived. The target is at least 100
+messages per second from one sender (docs/email.md). On a busy machine the wall figure says
+more about the other jobs than about the sender: 1000 / (CPU ms/message) is what the sender
+would do with a core to itself.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ from wo_tui.core.outbox_marks import mark_sent
 from wo_tui.mail.prepare import prepare
 from wo_tui.mail.sender import BATCH_SIZE, drain_outbox
 from wo_tui.mail.templating import load_templates
+
+TARGET = 100
+"""Messages per second from one sender (docs/email.md, "How a message is built")."""
 
 SINK = """
 import asyncio, sys
@@ -285,9 +291,15 @@ def main() -> None:
             f"| naive (connection per message, one by one) | {baseline:,.0f} | 1.0x "
             f"| {statistics.median(cpu['naive']):.2f} |"
         )
+        sender_cpu = statistics.median(cpu["sender"])
         print(
             f"| wo-tui sender ({args.connections} connections, batches of {BATCH_SIZE}) "
-            f"| {sender:,.0f} | {sender / baseline:.1f}x | {statistics.median(cpu['sender']):.2f} |"
+            f"| {sender:,.0f} | {sender / baseline:.1f}x | {sender_cpu:.2f} |"
+        )
+        verdict = "met" if sender >= TARGET else "MISSED"
+        print(
+            f"\nTarget >= {TARGET} messages/s: {verdict} ({sender:,.0f}/s; with a core to itself "
+            f"about {1000 / sender_cpu:,.0f}/s, from {sender_cpu:.2f} ms CPU/message)"
         )
     finally:
         sink.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,6 +129,20 @@ def test_orders_assign_takes_a_date(wo_tui: Runner, ctx: Context) -> None:
         queued = conn.execute(select(outbox.c.recipient, outbox.c.status)).all()
     assert (order["status"], order["scheduled_date"].isoformat()) == ("SETUP", "2026-12-01")
     assert queued == [("sam@field.example", "queued")]
+
+
+def test_a_named_from_gives_message_ids_of_its_domain(
+    wo_tui: Runner, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command line once took everything after the last @ as the domain: "wo.example>".
+    monkeypatch.setenv("WO_TUI_SMTP__FROM_ADDRESS", '"Dispatch, Field Ops" <dispatch@Wo.Example>')
+    add_assignee(ctx, "Sam Carter", "internal", "sam@field.example")
+    new_order(ctx)
+    status, out, _ = wo_tui("orders", "assign", "WO-000001", "--to", "Sam Carter")
+    assert status == 0 and "assigned to Sam Carter" in out
+    with ctx.db.read() as conn:
+        message_id = conn.execute(select(outbox.c.message_id)).scalar_one()
+    assert re.fullmatch(r"<wo-000001\.[0-9a-f]+@wo\.example>", message_id), message_id
 
 
 def test_names_match_in_any_case_beyond_ascii(ctx: Context) -> None:

@@ -1,9 +1,13 @@
-"""What the emails say: no header or recipient injection (docs/guarantees.md), escaped HTML,
-RFC 5545 calendar text, notices, and the operator's template overrides."""
+"""What the emails say: no header or recipient injection (a line break in a value never adds
+a header or a recipient), escaped HTML, the RFC 5545 calendar invitation, notices, and the
+operator's template overrides."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -13,7 +17,7 @@ from wo_tui.core.db import Database
 from wo_tui.core.models import assignees, outbox, work_orders
 from wo_tui.core.orders import assign
 from wo_tui.core.status_changes import bulk_cancel
-from wo_tui.mail.ical import escape_text, fold
+from wo_tui.mail.ical import CalendarEntry, calendar
 from wo_tui.mail.sender import drain_outbox
 from wo_tui.mail.templating import PLACEHOLDERS, load_templates
 
@@ -117,20 +121,85 @@ def test_a_cancelled_sent_order_sends_a_calendar_cancellation(db: Database) -> N
     assert event["UID"] == original["UID"] and event["SEQUENCE"] > original["SEQUENCE"]
 
 
-def test_calendar_text_is_escaped_and_folded_at_75_octets() -> None:
-    assert escape_text("a\\b;c,d\ne") == "a\\\\b\\;c\\,d\\ne"
-    line = "DESCRIPTION:" + escape_text("Zählerschrank im Keller; Hund, bissig\n" * 8)
-    folded = fold(line)
-    pieces = folded.split("\r\n")
-    assert len(pieces) > 1
-    assert all(len(p.encode("utf-8")) <= 75 for p in pieces)
-    assert all(p.startswith(" ") for p in pieces[1:])
-    assert "".join(p[1:] if i else p for i, p in enumerate(pieces)) == line
-    calendar = icalendar.Calendar.from_ical(
-        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n{folded}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+INVITATION = CalendarEntry(
+    uid="wo-000123@wo.example",
+    sequence=3,
+    stamp=datetime(2026, 11, 26, 9, 30, 5),
+    day=date(2026, 11, 27),
+    start=time(8),
+    end=time(12),
+    summary="WO-000123 Reconnection",
+    location="Flat 3, 7 Königsallee; Düsseldorf",
+    description="Zählerschrank im Keller; Hund, bissig\\\n" * 8 + "Tab\there\x1b[31m",
+    organizer="dispatch@wo.example",
+    attendee="sam@field.example",
+    attendee_name='Zoë "Sparky" Müller, Jr.',
+)
+
+
+def entry(**changes: Any) -> CalendarEntry:
+    return replace(INVITATION, **changes)
+
+
+def test_the_invitation_says_what_the_order_says() -> None:
+    data = calendar(entry())
+    whole = icalendar.Calendar.from_ical(data)
+    assert (str(whole["METHOD"]), str(whole["VERSION"])) == ("REQUEST", "2.0")
+    assert str(whole["PRODID"]) == "-//wo-tui//work orders//EN"
+    (event,) = whole.walk("VEVENT")
+    assert (str(event["UID"]), event["SEQUENCE"]) == ("wo-000123@wo.example", 3)
+    assert event.decoded("DTSTAMP").isoformat() == "2026-11-26T09:30:05+00:00"
+    assert event.decoded("DTSTART").isoformat() == "2026-11-27T08:00:00", "floating local"
+    assert event.decoded("DTEND").isoformat() == "2026-11-27T12:00:00"
+    assert str(event["SUMMARY"]) == "WO-000123 Reconnection"
+    assert str(event["LOCATION"]) == "Flat 3, 7 Königsallee; Düsseldorf"
+    assert (
+        str(event["DESCRIPTION"])
+        == "Zählerschrank im Keller; Hund, bissig\\\n" * 8 + "Tab here[31m"
     )
-    (event,) = calendar.walk("VEVENT")
-    assert str(event["DESCRIPTION"]) == "Zählerschrank im Keller; Hund, bissig\n" * 8
+    assert str(event["ORGANIZER"]) == "mailto:dispatch@wo.example"
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:sam@field.example"
+    assert dict(attendee.params) == {
+        "CN": "Zoë Sparky Müller, Jr.",  # a double quote is dropped
+        "ROLE": "REQ-PARTICIPANT",
+        "PARTSTAT": "NEEDS-ACTION",
+        "RSVP": "FALSE",
+    }
+    assert (str(event["STATUS"]), str(event["TRANSP"])) == ("CONFIRMED", "OPAQUE")
+
+
+def test_a_cancellation_removes_the_entry() -> None:
+    whole = icalendar.Calendar.from_ical(calendar(entry(cancel=True)))
+    (event,) = whole.walk("VEVENT")
+    assert (str(whole["METHOD"]), str(event["STATUS"])) == ("CANCEL", "CANCELLED")
+    assert (str(event["UID"]), event["SEQUENCE"]) == ("wo-000123@wo.example", 3)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (None, None, ("2026-11-27", "2026-11-28")),  # all day
+        (time(8), None, ("2026-11-27T08:00:00", "2026-11-27T09:00:00")),
+        (time(8), time(7), ("2026-11-27T08:00:00", "2026-11-27T09:00:00")),
+        (time(13, 30), time(17), ("2026-11-27T13:30:00", "2026-11-27T17:00:00")),
+    ],
+)
+def test_the_window_becomes_dtstart_and_dtend(
+    start: time | None, end: time | None, expected: tuple[str, str]
+) -> None:
+    (event,) = icalendar.Calendar.from_ical(calendar(entry(start=start, end=end))).walk("VEVENT")
+    assert (event.decoded("DTSTART").isoformat(), event.decoded("DTEND").isoformat()) == expected
+
+
+def test_calendar_lines_are_crlf_and_at_most_75_octets() -> None:
+    data = calendar(entry(description="日本語の住所 東京都千代田区 1-1-1 " * 6))
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    lines = data.split(b"\r\n")[:-1]
+    assert max(len(line) for line in lines) <= 75
+    assert any(line.startswith(b" ") for line in lines), "the long line is folded"
+    for line in lines:
+        line.decode("utf-8")  # never folded inside a UTF-8 sequence
 
 
 def test_an_override_replaces_one_template_and_the_rest_fall_back(

@@ -16,7 +16,6 @@ import tomllib
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, available_timezones
@@ -42,6 +41,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from wo_tui.core.addresses import NotAnAddress, mailbox
 from wo_tui.core.business_days import BusinessDays, check_region
 from wo_tui.core.clock import Zone, describe_zone, local_time, utc_now
 from wo_tui.core.db import BUSY_TIMEOUT_MS, sqlite_file, sqlite_url
@@ -53,7 +53,6 @@ from wo_tui.keys import ALL_BINDINGS, BINDING_IDS, keymap_clashes
 APP_NAME = "wo-tui"
 ENV_PREFIX = "WO_TUI_"
 _SECTION = ConfigDict(extra="forbid", hide_input_in_errors=True)
-_LINE_BREAKS = ("\r", "\n", "\x85", "\u2028", "\u2029")
 ColorMode = Literal["auto", "truecolor", "256", "16", "none"]
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -214,12 +213,10 @@ class SmtpSettings(_PasswordSettings):
     @field_validator("from_address")
     @classmethod
     def _address_ok(cls, value: str) -> str:
-        if any(ch in value for ch in _LINE_BREAKS):
-            raise ValueError("address must not contain line breaks")
-        address = parseaddr(value)[1]
-        local, at, domain = address.rpartition("@")
-        if not (at and local and domain and address in value) or " " in address:
-            raise ValueError("not an email address (expected user@host)")
+        try:
+            mailbox(value)
+        except NotAnAddress as exc:
+            raise ValueError(f"not an email address: {exc}") from None
         return value
 
     @field_validator("ca_file")

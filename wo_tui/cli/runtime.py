@@ -155,8 +155,9 @@ class Runtime:
     def context(self, *, seen_current: bool = False, create: bool = False) -> Context:
         """A service context acting as the configured operator, in the utility's time zone
         and business days (`seen_current`, `create`: see `database`)."""
-        address = self.settings.smtp.from_address
-        domain = address.rsplit("@", 1)[-1] if "@" in address else "localhost"
+        from wo_tui.mail.headers import mail_domain  # the From's domain, names and all
+
+        domain = mail_domain(self.settings.smtp.from_address)
         database = self.database(seen_current=seen_current, create=create)
         sla = self.settings.sla
         return Context(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
+from wo_tui.core.addresses import NotAnAddress, plain_address
 from wo_tui.core.context import Context
 from wo_tui.core.errors import InvalidInput, NotFound
 from wo_tui.core.models import assignees, outbox
-from wo_tui.core.sanitize import clean_text, has_line_break
+from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import AssigneeKind, EmailStatus
-
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def assignee_named(conn: Connection, name: str) -> RowMapping | None:
@@ -27,11 +24,14 @@ def assignee_named(conn: Connection, name: str) -> RowMapping | None:
 
 
 def check_email(address: str) -> str:
-    """A single plain address (no display name, no line breaks), or InvalidInput."""
+    """A single plain address (`wo_tui.core.addresses`; spaces around it dropped), or
+    InvalidInput saying what is wrong with it."""
     value = address.strip()
-    if len(value) > 254 or has_line_break(address) or not _EMAIL.match(value) or ".." in value:
-        raise InvalidInput({"email": f"{clean_text(value)!r} is not an email address"})
-    return value
+    try:
+        return plain_address(value)
+    except NotAnAddress as exc:
+        problem = f"{clean_text(value)!r} is not an email address: {exc}"
+        raise InvalidInput({"email": problem}) from None
 
 
 def add_assignee(

@@ -2,7 +2,8 @@
 
 The email package and aiosmtplib do not refuse everything that splits a line (aiosmtplib
 silently truncated an injected recipient; docs/guarantees.md), so any line break or control
-character in a header value refuses the email with a clear error instead.
+character in a header value refuses the email with a clear error instead. Addresses are
+checked by the one address check, `wo_tui.core.addresses`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from email.utils import parseaddr
 
-from wo_tui.core.assignees import check_email
-from wo_tui.core.errors import InvalidInput
+from wo_tui.core.addresses import NotAnAddress, mailbox, plain_address
 from wo_tui.core.sanitize import clean_text
 from wo_tui.mail.errors import MessageRefused
 
@@ -43,23 +42,17 @@ def header_value(value: str, what: str) -> str:
     return value
 
 
-_ENVELOPE = re.compile(r"^[\x21-\x7e]+$")
-
-
 def recipient_address(address: str) -> str:
     """One plain address (no display name, no comment, no second address), or
     MessageRefused."""
     header_value(address, "the recipient's address")
     try:
-        checked = check_email(address)
-    except InvalidInput:
+        return plain_address(address)
+    except NotAnAddress as exc:
         raise MessageRefused(
-            f"{clean_text(address)!r} is not a single email address; correct the "
+            f"{clean_text(address)!r} is not a single plain email address: {exc}; correct the "
             "technician's email and resend"
         ) from None
-    if checked != address or not _ENVELOPE.match(checked):
-        raise MessageRefused(f"{clean_text(address)!r} is not a single plain email address")
-    return checked
 
 
 @functools.lru_cache(maxsize=16)
@@ -67,10 +60,10 @@ def sender_address(from_address: str) -> str:
     """The bare address of the configured From (which may carry a display name); remembered
     per value (a refusal is not: it raises every time)."""
     header_value(from_address, "smtp.from_address")
-    address = parseaddr(from_address)[1]
-    if not address or not _ENVELOPE.match(address) or address.count("@") != 1:
-        raise MessageRefused("smtp.from_address is not an email address")
-    return address
+    try:
+        return mailbox(from_address)[1]
+    except NotAnAddress as exc:
+        raise MessageRefused(f"smtp.from_address is not an email address: {exc}") from None
 
 
 def mail_domain(from_address: str) -> str:

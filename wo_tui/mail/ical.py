@@ -1,17 +1,23 @@
-"""An iCalendar (RFC 5545) invitation or cancellation for an order's scheduled window.
+"""An iCalendar (RFC 5545) invitation or cancellation for an order's scheduled window, made
+by the `icalendar` library (which escapes the text, folds the lines and writes CRLF).
 
-Written by hand, it is small: CRLF line ends, lines folded at 75 octets (never inside a UTF-8
-sequence), TEXT values escaped (backslash, semicolon, comma, newline). The UID is stable per
-order and SEQUENCE grows with every email of the order, so a calendar updates one entry.
-Times are floating (the site's local time, as the dispatcher scheduled them).
+The UID is stable per order and SEQUENCE grows with every email of the order, so a calendar
+updates one entry. Times are floating (the site's local time, as the dispatcher scheduled
+them); DTSTAMP is in UTC.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from wo_tui.core.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from icalendar import vCalAddress
+
+PRODUCT = "-//wo-tui//work orders//EN"
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,7 @@ class CalendarEntry:
     uid: str
     sequence: int
     stamp: datetime
-    """DTSTAMP: when the email was made (UTC)."""
+    """DTSTAMP: when the email was made (UTC, stored without a zone)."""
     day: date
     start: time | None
     end: time | None
@@ -33,70 +39,67 @@ class CalendarEntry:
     attendee_name: str
     cancel: bool = False
 
-
-def escape_text(value: str) -> str:
-    """A TEXT value: backslash, semicolon, comma escaped; any line break becomes \\n."""
-    value = clean_text(value, multiline=True).replace("\t", " ")
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _param(value: str) -> str:
-    """A parameter value, quoted (DQUOTE cannot appear inside, so it is dropped)."""
-    return '"' + clean_text(value).replace('"', "") + '"'
+    @property
+    def method(self) -> str:
+        """The iTIP method: REQUEST (add or update the entry) or CANCEL (remove it)."""
+        return "CANCEL" if self.cancel else "REQUEST"
 
 
-def fold(line: str) -> str:
-    """Fold a content line into pieces of at most 75 octets joined by CRLF + space."""
-    if len(line) <= 75 and len(line.encode("utf-8")) <= 75:
-        return line
-    out: list[str] = []
-    current: list[str] = []
-    size, limit = 0, 75
-    for ch in line:
-        width = len(ch.encode("utf-8"))
-        if size + width > limit:
-            out.append("".join(current))
-            current, size, limit = [], 0, 74  # the leading space counts
-        current.append(ch)
-        size += width
-    out.append("".join(current))
-    return "\r\n ".join(out)
-
-
-def _window(entry: CalendarEntry) -> list[str]:
+def window(entry: CalendarEntry) -> tuple[date, date] | tuple[datetime, datetime]:
+    """DTSTART and DTEND: the whole day without a window; a window without an end (or one
+    that ends before it starts) lasts an hour."""
     if entry.start is None:
-        end_day = entry.day + timedelta(days=1)
-        return [f"DTSTART;VALUE=DATE:{entry.day:%Y%m%d}", f"DTEND;VALUE=DATE:{end_day:%Y%m%d}"]
+        return entry.day, entry.day + timedelta(days=1)
     start = datetime.combine(entry.day, entry.start)
-    end = datetime.combine(entry.day, entry.end) if entry.end else start + timedelta(hours=1)
-    if end <= start:
-        end = start + timedelta(hours=1)
-    return [f"DTSTART:{start:%Y%m%dT%H%M%S}", f"DTEND:{end:%Y%m%dT%H%M%S}"]
+    end = datetime.combine(entry.day, entry.end) if entry.end else start
+    return start, end if end > start else start + timedelta(hours=1)
 
 
-def calendar(entry: CalendarEntry) -> str:
-    """The whole VCALENDAR text (METHOD:REQUEST, or CANCEL for a cancellation)."""
-    method = "CANCEL" if entry.cancel else "REQUEST"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID:-//wo-tui//work orders//EN",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:{escape_text(entry.uid)}",
-        f"SEQUENCE:{int(entry.sequence)}",
-        f"DTSTAMP:{entry.stamp:%Y%m%dT%H%M%SZ}",
-        *_window(entry),
-        f"SUMMARY:{escape_text(entry.summary)}",
-        f"LOCATION:{escape_text(entry.location)}",
-        f"DESCRIPTION:{escape_text(entry.description)}",
-        f"ORGANIZER:mailto:{entry.organizer}",
-        f"ATTENDEE;CN={_param(entry.attendee_name)};ROLE=REQ-PARTICIPANT;"
-        f"PARTSTAT=NEEDS-ACTION;RSVP=FALSE:mailto:{entry.attendee}",
-        f"STATUS:{'CANCELLED' if entry.cancel else 'CONFIRMED'}",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(fold(line) + "\r\n" for line in lines)
+def _text(value: str) -> str:
+    """Stored text without control characters (line breaks kept, tabs as spaces)."""
+    return clean_text(value, multiline=True).replace("\t", " ")
+
+
+def _person(address: str, **params: str) -> vCalAddress:
+    from icalendar import vCalAddress
+
+    person = vCalAddress(f"mailto:{address}")
+    person.params.update(params)
+    return person
+
+
+def calendar(entry: CalendarEntry) -> bytes:
+    """The whole VCALENDAR (METHOD:REQUEST, or CANCEL for a cancellation), UTF-8."""
+    # Imported on first use: 10 MB and a tenth of a second that a worker with no
+    # invitation to send (only billing events) never pays.
+    from icalendar import Calendar, Event
+
+    event = Event()
+    event.add("uid", entry.uid)
+    event.add("sequence", entry.sequence)
+    event.add("dtstamp", entry.stamp.replace(tzinfo=UTC))
+    start, end = window(entry)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", _text(entry.summary))
+    event.add("location", _text(entry.location))
+    event.add("description", _text(entry.description))
+    event.add("organizer", _person(entry.organizer))
+    attendee = _person(
+        entry.attendee,
+        # Without double quotes, as before: RFC 6868's ^' for one is not read by every client.
+        CN=clean_text(entry.attendee_name).replace('"', ""),
+        ROLE="REQ-PARTICIPANT",
+        PARTSTAT="NEEDS-ACTION",
+        RSVP="FALSE",
+    )
+    event.add("attendee", attendee)
+    event.add("status", "CANCELLED" if entry.cancel else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    whole = Calendar()
+    whole.add("prodid", PRODUCT)
+    whole.add("version", "2.0")
+    whole.add("calscale", "GREGORIAN")
+    whole.add("method", entry.method)
+    whole.add_component(event)
+    return whole.to_ical()
