@@ -1,4 +1,5 @@
-"""Inserting many rows in one go: the event poller's orders and their history.
+"""Inserting many rows in one go: the event poller's orders and their history, the seed's
+orders.
 
 Why not SQLAlchemy's executemany / insertmanyvalues (`conn.execute(insert(table), rows)`),
 as everything else does: measured with bench/bench_events_compare.py, the poller at batch 500
@@ -10,7 +11,8 @@ against this module (2026-12-06, SQLAlchemy 2.1, psycopg 3.3):
 - PostgreSQL, events/s (median of 7 interleaved runs, 10,000 events): 1,327 against 3,505
   (-62%): psycopg parses the batch's statement of ~15,000 parameters in Python on every call.
 The events' marks (an UPDATE per event) go through SQLAlchemy's executemany (+7% of
-instructions on SQLite, within the noise on PostgreSQL).
+instructions on SQLite, within the noise on PostgreSQL). `wo-tui seed` inserts its orders
+here too: SQLAlchemy's executemany took ~20 s more CPU for 1,000,000 orders.
 
 SQLite: the rows go to the driver as tuples (`exec_driver_sql`), each value first put
 through its column's bind processor (`TypeEngine.dialect_impl(...).bind_processor`, once
