@@ -10,9 +10,12 @@ against this module (2026-12-06, SQLAlchemy 2.1, psycopg 3.3):
   value) and a statement text for each batch size;
 - PostgreSQL, events/s (median of 7 interleaved runs, 10,000 events): 1,327 against 3,505
   (-62%): psycopg parses the batch's statement of ~15,000 parameters in Python on every call.
-The events' marks (an UPDATE per event) go through SQLAlchemy's executemany (+7% of
-instructions on SQLite, within the noise on PostgreSQL). `wo-tui seed` inserts its orders
-here too: SQLAlchemy's executemany took ~20 s more CPU for 1,000,000 orders.
+The events' marks (an UPDATE per event) go through SQLAlchemy's executemany: with that, and
+without the NULL literals and private SQLAlchemy calls this module had, the poller went from
+572,000 to 629,000 instructions per event (+10%); events/s, median of interleaved runs:
+SQLite 8,992 -> 9,436 (20,000 events, 7 runs: noise), PostgreSQL 5,378 -> 5,066 (-6%,
+10,000 events, 9 runs). `wo-tui seed` inserts its orders here too: for 1,000,000 orders
+SQLAlchemy's executemany took ~29 s of CPU, this module ~21 s (SQLite's own work included).
 
 SQLite: the rows go to the driver as tuples (`exec_driver_sql`), each value first put
 through its column's bind processor (`TypeEngine.dialect_impl(...).bind_processor`, once
