@@ -105,26 +105,24 @@ def child(kind: str, db: Path, workdir: Path, sample: Path) -> None:
 
 def count(kind: str, db: Path, workdir: Path, sample: Path) -> int:
     """Instructions of one child process under cachegrind."""
+    script = [str(Path(__file__).resolve()), "--child", kind, "--db", str(db)]
+    return instructions([*script, "--workdir", str(workdir), "--sample", str(sample)])
+
+
+def instructions(script: list[str], python: str = sys.executable) -> int:
+    """Instructions of `python SCRIPT...` under cachegrind (by default this interpreter)."""
     command = [
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=no",
         "--cachegrind-out-file=/dev/null",
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        kind,
-        "--db",
-        str(db),
-        "--workdir",
-        str(workdir),
-        "--sample",
-        str(sample),
+        python,
+        *script,
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     found = IREFS.search(done.stderr)
     if done.returncode != 0 or found is None:
-        raise SystemExit(f"the {kind} child failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(script[:3])} failed:\n{done.stderr[-3000:]}")
     return int(found.group(1).replace(",", ""))
 
 

@@ -1,27 +1,20 @@
-"""The poller's bulk writes (`wo_tui.core.bulk`) store exactly what SQLAlchemy's own insert
-and update store, down to the driver's values (SQLite: a time's text, a boolean's 0/1),
-on both databases."""
+"""The poller's bulk inserts (`wo_tui.core.bulk`) store exactly what SQLAlchemy's own
+insert stores, down to the driver's values (SQLite: a time's text, a boolean's 0/1), on both
+databases; its marks on the events keep their guard."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    Table,
-    bindparam,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, insert, select, update
 
-from wo_tui.core.bulk import insert_rows, update_rows
+from wo_tui.core.bulk import insert_rows
 from wo_tui.core.context import Context
+from wo_tui.core.event_rules import EventPlan
+from wo_tui.core.event_settings import EventsSettings
 from wo_tui.core.models import events
+from wo_tui.core.poller import _mark_events
 
 from conftest import NOW
 
@@ -102,51 +95,31 @@ def test_returning_covers_every_row_of_a_large_batch(ctx: Context) -> None:
     assert {r.external_ref: r.id for r in returned} == in_table
 
 
-def test_updates_are_stored_as_sqlalchemy_stores_them_and_keep_the_guard(ctx: Context) -> None:
-    pairs = [twins(n) for n in range(12)]
+def test_marking_the_events_leaves_alone_one_no_longer_pending(ctx: Context) -> None:
+    """The events' marks are guarded by their status: one that another poller or a person
+    changed meanwhile keeps what they wrote."""
+    rows = [event_row(n, attempts=n, next_attempt_at=None) for n in range(3)]
     with ctx.db.write() as conn:
-        ids = dict(
-            insert_rows(
-                conn,
-                events,
-                [row for pair in pairs for row in pair],
-                (events.c.external_ref, events.c.id),
-            )
-        )
-        moved = [a["external_ref"] for a, _ in pairs[:2]] + [
-            b["external_ref"] for _, b in pairs[:2]
-        ]
-        conn.execute(update(events).where(events.c.external_ref.in_(moved)).values(status="dead"))
-
-        def change(n: int, row: dict[str, Any]) -> dict[str, Any]:
-            return {
-                "id": ids[row["external_ref"]],
-                "attempts": n + 1,
-                "status": "processed" if n % 2 else "pending",
-                "last_error": None if n % 2 else f"error {n} é",
-                "next_attempt_at": NOW + timedelta(seconds=n, microseconds=n),
-                "processed_at": NOW if n % 2 else None,
-                "work_order_id": n or None,
-                "payload": None,  # NULL in every row
-            }
-
-        mine = [change(n, a) for n, (a, _) in enumerate(pairs)]
-        theirs = [change(n, b) for n, (_, b) in enumerate(pairs)]
-        update_rows(conn, events, mine, only_if={"status": "pending"})
-        names = [n for n in mine[0] if n != "id"]
-        conn.execute(
-            update(events)
-            .where(events.c.id == bindparam("k_"), events.c.status == "pending")
-            .values({n: bindparam(f"v_{n}") for n in names}),
-            [{"k_": r["id"], **{f"v_{n}": r[n] for n in names}} for r in theirs],
-        )
-        after_mine = stored(conn, [a["external_ref"] for a, _ in pairs])
-        after_theirs = stored(conn, [b["external_ref"] for _, b in pairs])
-    assert after_mine == after_theirs
-    attempts = [c.name for c in events.columns if c.name not in ("id", "external_ref")].index(
-        "attempts"
-    )
-    assert [row[attempts] for row in after_mine[:3]] == [0, 1_000_003, 3]  # 2 guarded out
+        ids = [int(r.id) for r in insert_rows(conn, events, rows, (events.c.id,))]
+        ids.sort()
+        conn.execute(update(events).where(events.c.id == ids[1]).values(status="dead"))
+        claimed = conn.execute(select(events).where(events.c.id.in_(ids)).order_by(events.c.id))
+        plans = [EventPlan(dict(row._mapping)) for row in claimed]
+        plans[2].error = "bad value é"
+        result = _mark_events(conn, ctx, EventsSettings(max_attempts=5), plans, 0)
+        after = stored(conn, [r["external_ref"] for r in rows])
+    assert (result.processed, result.retried, result.dead) == (2, 1, 0)
+    names = [c.name for c in events.columns if c.name not in ("id", "external_ref")]
+    marks = [
+        {n: row[names.index(n)] for n in ("status", "attempts", "last_error")} for row in after
+    ]
+    assert marks == [
+        {"status": "processed", "attempts": 1, "last_error": None},
+        {"status": "dead", "attempts": 1, "last_error": None},  # left alone
+        {"status": "pending", "attempts": 3, "last_error": "bad value é"},
+    ]
+    processed_at, retry_at = names.index("processed_at"), names.index("next_attempt_at")
+    assert after[0][processed_at] is not None and after[2][retry_at] is not None
 
 
 def test_rows_of_nothing_but_nulls_are_all_inserted(ctx: Context) -> None:

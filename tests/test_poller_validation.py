@@ -1,5 +1,7 @@
-"""The poller's plain check of an event's customer fields against the order model it stands
-in for: the same inputs must give the same fields, or the same refusal."""
+"""An event's customer fields against the order model: the poller checks them with the
+model's own rules (`drafts.line_field`), and the same text must give the same fields, or the
+same refusal, both ways. An event's columns are always text or NULL (`event_rows` makes any
+other value a trouble of its event), so only text is compared."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import pytest
 
 from wo_tui.core.drafts import TEXT_LIMITS, OrderFields, validate_fields
 from wo_tui.core.errors import InvalidInput
-from wo_tui.core.event_rules import CUSTOMER_FIELDS, customer_fields, plain_customer_fields
+from wo_tui.core.event_rules import CUSTOMER_FIELDS, customer_fields
+from wo_tui.core.nmi import nmi_checksum
 
 PLAIN = ("account_number", "customer_name", "site_address", "meter_number")
 SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
@@ -40,7 +43,7 @@ TRICKY = [
 
 
 def model_outcome(data: dict[str, Any]) -> tuple[str, Any]:
-    """What the poller did before the plain check: the order model for every event."""
+    """What a form or the command line makes of the same fields: the order model."""
     try:
         draft = validate_fields(OrderFields, data)
     except InvalidInput as exc:
@@ -49,21 +52,19 @@ def model_outcome(data: dict[str, Any]) -> tuple[str, Any]:
 
 
 def outcome(data: dict[str, Any]) -> tuple[str, Any]:
+    """What the poller makes of an event with these fields."""
     try:
-        return ("ok", customer_fields(data))
+        return ("ok", customer_fields({**dict.fromkeys(CUSTOMER_FIELDS), **data}))
     except Exception as exc:  # the poller's _Refused
         return ("refused", str(exc))
 
 
-def check(data: dict[str, Any]) -> bool:
-    """Assert both ways agree; returns whether the plain check decided alone."""
-    expected = model_outcome(data)
-    plain = plain_customer_fields(data)
-    if plain is not None:
-        assert ("ok", plain) == expected, data
-        assert list(plain) == list(expected[1]), "the same keys in the same order"
-    assert outcome(data) == expected, data
-    return plain is not None
+def check(data: dict[str, Any]) -> None:
+    """Assert both ways agree (fields, their order, or the refusal's words)."""
+    expected, got = model_outcome(data), outcome(data)
+    assert got == expected, data
+    if got[0] == "ok":
+        assert list(got[1]) == list(CUSTOMER_FIELDS)
 
 
 def padded(field: str, extra: int, pad: str = "") -> str:
@@ -85,16 +86,8 @@ CASES: list[dict[str, Any]] = [
     {"customer_name": "\x1c\x1d\x1e\x1f"},
     {"customer_name": "\u3000 name \u2028"},
     {"customer_name": "a\x00b"},
-    {"customer_name": "x\ud800"},
-    {"customer_name": b"  bytes  "},
-    {"customer_name": 12345},
-    {"customer_name": None},
     {"customer_name": ""},
-    {"customer_name": ["a list"]},
     {"site_id": "4100000001"},
-    {"site_id": "41000000019"},
-    {"bogus": "x"},
-    {"priority": "high"},
     *({f: padded(f, 0)} for f in PLAIN),
     *({f: padded(f, 1)} for f in PLAIN),
     *({f: padded(f, 0, pad=" \t\u3000")} for f in PLAIN),
@@ -110,20 +103,31 @@ def test_the_plain_check_agrees_with_the_model(data: dict[str, Any]) -> None:
     check(data)
 
 
-def test_the_plain_check_decides_ordinary_events_alone() -> None:
-    assert check(CASES[1]) and check(CASES[2]) and check(CASES[3]) and check({})
-    assert not check({"customer_name": padded("customer_name", 1)})  # the model words it
+def test_both_ways_agree_on_a_site_id() -> None:
+    """Cleaned, upper case, without spaces; the poller keeps a bad check digit (with a
+    warning, tests/test_poller.py) where the model refuses it."""
+    good = "6305123456" + str(nmi_checksum("6305123456"))
+    for typed in (good, f" {good[:4].lower()} {good[4:]}\t", f"{good[:4]}\u3000{good[4:]}"):
+        check({"site_id": typed})
+        assert outcome({"site_id": typed})[1]["site_id"] == good
+    check({"site_id": "qb0000000"})
+    bad = good[:10] + str((int(good[10]) + 1) % 10)
+    assert outcome({"site_id": bad})[1]["site_id"] == bad
+    assert model_outcome({"site_id": bad})[0] == "refused"
 
 
 def test_random_text_gets_the_same_answer_both_ways() -> None:
     rng = random.Random(20261126)
-    alphabet = TRICKY + list("abcXYZ 019-,.'")
-    plain = 0
+    alphabet = [c for c in TRICKY if not "\ud800" <= c <= "\udfff"] + list("abcXYZ 019-,.'")
+    refused = 0
     for _ in range(3000):
         data: dict[str, Any] = {}
         for field in rng.sample(PLAIN, rng.randint(0, 4)):
             limit = TEXT_LIMITS[field]
-            size = rng.choice([rng.randint(0, 12), rng.randint(limit - 3, limit + 3)])
+            # Some of the text is removed (controls, bidi marks) or stripped: up to a
+            # quarter over the limit is sometimes over it, sometimes not.
+            size = rng.choice([rng.randint(0, 12), rng.randint(limit - 3, limit * 5 // 4)])
             data[field] = "".join(rng.choice(alphabet) for _ in range(size))
-        plain += check(data)
-    assert plain > 1000  # most of them were decided without the model
+        check(data)
+        refused += model_outcome(data)[0] == "refused"
+    assert 20 < refused < 2000  # both answers were compared, each many times

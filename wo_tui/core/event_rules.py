@@ -9,7 +9,6 @@ event). A problem with one event becomes its `error`; it never stops the others.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from wo_tui.core.context import Context
-from wo_tui.core.drafts import FIELD_LABELS, TEXT_LIMITS, OrderFields, validate_fields
+from wo_tui.core.drafts import FIELD_LABELS, field_label, line_field, site_id_text
 from wo_tui.core.errors import InvalidInput
 from wo_tui.core.event_lookups import (
     NON_PAYMENT,
@@ -40,11 +39,6 @@ from wo_tui.core.sanitize import clean_text
 from wo_tui.core.statuses import Priority, WorkOrderStatus
 
 CUSTOMER_FIELDS = ("account_number", "customer_name", "site_address", "site_id", "meter_number")
-_CUSTOMER_SET = set(CUSTOMER_FIELDS)
-_PLAIN_FIELDS = frozenset(CUSTOMER_FIELDS) - {"site_id"}
-"""The customer fields the order model checks with nothing but `Line` and a length limit
-(the site id has its own rules, applied by `_customer`)."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
 LIFE_SUPPORT_WARNING = "life-support site: not disconnected without a person's override"
 
 
@@ -227,61 +221,35 @@ def _check_payload(payload: str | None) -> None:
 
 
 def _customer(event: Mapping[str, Any]) -> tuple[dict[str, Any], Trail]:
-    """The event's customer fields, validated once (as an order's) and cleaned."""
-    data = {k: event[k] for k in CUSTOMER_FIELDS if k != "site_id" and event[k] not in (None, "")}
-    values = customer_fields(data)
+    """The event's customer fields as an order keeps them, and the warnings they bring."""
+    values = customer_fields(event)
     warnings: Trail = []
-    site_id = "".join(clean_text(event["site_id"] or "").split()).upper() or None
-    if site_id and len(site_id) > TEXT_LIMITS["site_id"]:
-        raise _Refused(f"site id is longer than {TEXT_LIMITS['site_id']} characters")
     # A site id shaped like an NMI with a wrong check digit is kept as billing sent it, with
     # a warning on the order: the job is real (a move-out, a non-payment) and refusing it
     # would park it until someone finds it; the dispatcher sees the warning and can correct
     # the NMI on the order.
+    site_id = values["site_id"]
     problem = check_site_id(site_id) if site_id else None
     if problem:
         warnings.append(("warning", None, f"site id from billing kept as sent: {problem}", None))
-    values["site_id"] = site_id
     return values, warnings
 
 
-def customer_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The customer fields of an order made from `data` (text as billing sent it), exactly
-    as the order model (`OrderFields`) validates, cleans and dumps them; what it refuses
-    raises `_Refused` with the model's own message."""
-    values = plain_customer_fields(data)
-    if values is not None:
-        return values
-    try:
-        draft = validate_fields(OrderFields, dict(data))
-    except InvalidInput as exc:
-        raise _Refused(f"cannot make an order from this event: {exc}") from None
-    return draft.model_dump(include=_CUSTOMER_SET)
-
-
-def plain_customer_fields(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """`customer_fields` for the common case without the model (~2 us against ~14 us): plain
-    `str` values of the fields that are only a `Line` with a length limit, each cleaned and
-    stripped as `Line` does, and no longer than its limit. Anything else (another type, a
-    lone surrogate, an unknown field, a value too long) returns None: the model decides,
-    and words the error."""
-    values: dict[str, Any] = dict.fromkeys(CUSTOMER_FIELDS)
-    for name, value in data.items():
-        if type(value) is not str or name not in _PLAIN_FIELDS:
-            return None
-        # Printable text has nothing clean_text removes or replaces (controls, bidi marks
-        # and line separators are all unprintable), nor a surrogate.
-        if not value.isprintable():
-            if _SURROGATE.search(value):
-                return None
-            value = clean_text(value)
-        # pydantic strips (Unicode White_Space) before `Line` cleans and strips: that first
-        # strip changes nothing here, as every whitespace character it could leave at an
-        # end is either removed by clean_text (U+001C-U+001F) or stripped after it.
-        text = value.strip()
-        if len(text) > TEXT_LIMITS[name]:
-            return None
-        values[name] = text or None
+def customer_fields(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The customer fields of an order made from `event` (whose columns are text or None),
+    checked, cleaned and stored as an order's (`drafts.line_field`, `drafts.site_id_text`);
+    what is refused raises `_Refused` saying, as a form would, what is wrong with each."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name in CUSTOMER_FIELDS:
+        try:
+            values[name] = line_field(name, event[name]) if event[name] else None
+        except ValueError as exc:
+            problems[field_label(name)] = str(exc)
+    if problems:
+        raise _Refused(f"cannot make an order from this event: {InvalidInput(problems)}")
+    if values["site_id"]:
+        values["site_id"] = site_id_text(values["site_id"])
     return values
 
 

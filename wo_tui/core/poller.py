@@ -7,9 +7,9 @@ never by "id greater than the last seen". Several pollers never take the same ev
 PostgreSQL claims with `FOR UPDATE SKIP LOCKED`; SQLite's `BEGIN IMMEDIATE` lets one writer
 at a time (SQLite silently drops `FOR UPDATE`).
 
-Speed: one bulk write per table per batch (orders with RETURNING, history, events; see
-`wo_tui/core/bulk.py`), a fixed handful of look-ups per batch, never one per event, and on
-SQLite no savepoint around the batch (see `_handle_batch`). Figures: bench/README.md.
+Speed: one SQLAlchemy executemany per table per batch (orders with RETURNING, history,
+events), a fixed handful of look-ups per batch, never one per event, and on SQLite no
+savepoint around the batch (see `_handle_batch`). Figures: bench/README.md.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, TextClause, or_, text
+from sqlalchemy import ColumnElement, Connection, TextClause, bindparam, or_, text, update
 from sqlalchemy.exc import DBAPIError
 
 from wo_tui.core.backoff import backoff_seconds
-from wo_tui.core.bulk import insert_rows, update_rows
+from wo_tui.core.bulk import insert_rows
 from wo_tui.core.context import Context
 from wo_tui.core.event_rows import POLLER_COLUMNS, ReadRow, reader
 from wo_tui.core.event_rules import EventPlan, NewOrderRow, plan_batch
@@ -314,7 +314,6 @@ def _mark_events(
     changes: list[dict[str, Any]] = []
     for plan in plans:
         attempts = (plan.event["attempts"] or 0) + 1  # None: unreadable, counted from 0
-        change = {"id": plan.event["id"], "attempts": attempts}
         if plan.error is None:
             result.processed += 1
             result.duplicates += plan.duplicate_of is not None
@@ -323,19 +322,44 @@ def _mark_events(
             dead = attempts >= settings.max_attempts or plan.final
             result.dead += dead
             result.retried += not dead
-            status, error, processed_at = EventStatus.PENDING, plan.error, None
+            error, processed_at = plan.error, None
             due = None if dead else now + backoff_delay(attempts)
             status = EventStatus.DEAD if dead else EventStatus.PENDING
-        change.update(
-            status=status.value,
-            last_error=error,
-            next_attempt_at=due,
-            processed_at=processed_at,
-            work_order_id=_linked_id(plan) if plan.error is None else None,
+        changes.append(
+            {
+                "event_id": plan.event["id"],
+                "new_attempts": attempts,
+                "new_status": status.value,
+                "new_last_error": error,
+                "new_next_attempt_at": due,
+                "new_processed_at": processed_at,
+                "new_work_order_id": _linked_id(plan) if plan.error is None else None,
+            }
         )
-        changes.append(change)
-    update_rows(conn, events, changes, only_if={"status": EventStatus.PENDING.value})
+    conn.execute(_MARK_EVENT, changes)
     return result
+
+
+_MARK_EVENT = (
+    update(events)
+    .where(events.c.id == bindparam("event_id"), text("status = 'pending'"))
+    .values(
+        {
+            name: bindparam(f"new_{name}")
+            for name in (
+                "attempts",
+                "status",
+                "last_error",
+                "next_attempt_at",
+                "processed_at",
+                "work_order_id",
+            )
+        }
+    )
+)
+"""Marks one event (an executemany of `_mark_events`' changes); an event no longer pending
+(another poller took it, someone discarded it meanwhile) is left alone. The status is
+written into the statement: one parameter fewer per event (-1% instructions per event)."""
 
 
 def drain_events(
